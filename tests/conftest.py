@@ -55,3 +55,47 @@ def celery_worker(django_db_setup, django_db_blocker, embedded_redis, worker_log
         worker = WorkerProcess(key_prefix=TEST_KEY_PREFIX, log_dir=worker_log_dir).start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator_cert(tmp_path_factory):
+    from connectors.emulators.certs import ensure_certificate
+
+    return ensure_certificate(tmp_path_factory.mktemp("emulator-cert") / "emulator.pem")[0]
+
+
+def _start_emulator(kind, cert):
+    from connectors.emulators import start
+    from tests.support.emulators import EmulatorHandle
+
+    return EmulatorHandle(start(kind, cert_path=cert))
+
+
+@pytest.fixture(scope="session")
+def dataverse_emulator(emulator_cert):
+    """The Sales (Dataverse) emulator over HTTPS, shared by the session; call `.reset()` for a clean state."""
+    handle = _start_emulator("dataverse", emulator_cert)
+    yield handle
+    handle.emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def finops_emulator(emulator_cert):
+    """The Finance and Operations emulator over HTTPS, shared by the session; call `.reset()` for a clean state."""
+    handle = _start_emulator("finops", emulator_cert)
+    yield handle
+    handle.emulator.stop()
+
+
+@pytest.fixture
+def dataverse(dataverse_emulator):
+    """The Dataverse emulator, reset to reference data only and default config."""
+    dataverse_emulator.reset()
+    return dataverse_emulator
+
+
+@pytest.fixture
+def finops(finops_emulator):
+    """The F&O emulator, reset to reference data only and default config."""
+    finops_emulator.reset()
+    return finops_emulator

@@ -1,0 +1,70 @@
+"""Test access to the emulators: start them in-process, and talk to them over HTTPS like a client would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import msal
+import requests
+
+from connectors.emulators import RunningEmulator
+
+
+@dataclass
+class EmulatorHandle:
+    """A running emulator plus a plain `requests` session that trusts its certificate and holds a token."""
+
+    emulator: RunningEmulator
+    tenant: str = "contoso"
+    session: requests.Session = field(init=False)
+
+    def __post_init__(self):
+        self.session = self.new_session()
+        self._msal = msal.ConfidentialClientApplication(
+            self.emulator.app.identity.client_id, client_credential=self.emulator.app.identity.client_secret,
+            authority=f"{self.origin}/{self.tenant}", http_client=self.session, instance_discovery=False)
+
+    def new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # REQUESTS_CA_BUNDLE is set on our machines and would override verify
+        session.verify = str(self.emulator.cert_path)
+        return session
+
+    @property
+    def origin(self) -> str:
+        return self.emulator.origin
+
+    @property
+    def api_url(self) -> str:
+        return self.emulator.api_url
+
+    @property
+    def cert_path(self) -> str:
+        return str(self.emulator.cert_path)
+
+    def token(self) -> str:
+        result = self._msal.acquire_token_for_client(scopes=[f"{self.origin}/.default"])
+        return result["access_token"]
+
+    def auth_headers(self, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}", **extra}
+
+    # --- the control API ----------------------------------------------------------------------------------
+    def control(self, method: str, action: str, body: dict | None = None) -> dict:
+        response = self.session.request(method, f"{self.origin}/_emulator/{action}", json=body, timeout=120)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        self.control("PUT", "config", {"latency_ms": 0, "fault_rate": 0, "unavailable_rate": 0, "throttle": None,
+                                       "concurrency_limit": None, "token_ttl_s": None})
+        self.control("POST", "reset")
+
+    def seed(self, **counts: int) -> dict:
+        return self.control("POST", "seed", counts)["created"]
+
+    def configure(self, **config) -> dict:
+        return self.control("PUT", "config", config)
+
+    def stats(self) -> dict:
+        return self.control("GET", "stats")
