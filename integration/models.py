@@ -1,4 +1,381 @@
+"""The integration's data: what to sync (projects, entity maps, field maps), what was linked, and what happened."""
+
+from __future__ import annotations
+
 from django.db import models
+from django.db.models import Q
+
+from integration.crypto import EncryptedTextField
+
+
+class System(models.TextChoices):
+    DATAVERSE = "dataverse", "Dynamics 365 Sales (Dataverse)"
+    FINOPS = "finops", "Finance and Operations"
+
+
+class Connection(models.Model):
+    """How to reach one environment: its URL and the app registration p2c signs in with."""
+
+    name = models.CharField(max_length=100, unique=True)
+    system = models.CharField(max_length=20, choices=System.choices)
+    base_url = models.URLField(help_text="The environment's URL, e.g. https://contoso.crm.dynamics.com")
+    authority = models.URLField(help_text="Token authority: https://login.microsoftonline.com/<tenant id>")
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedTextField(blank=True, help_text="Stored encrypted; never shown again after saving.")
+    client_secret_env = models.CharField(
+        max_length=100, blank=True, help_text="Or: the name of an environment variable that holds the secret.")
+    certificate_pem = EncryptedTextField(blank=True, help_text="Private key and certificate (PEM), stored encrypted.")
+    certificate_thumbprint = models.CharField(max_length=64, blank=True)
+    scope = models.CharField(max_length=300, blank=True, help_text="Defaults to <base URL>/.default")
+    default_company = models.CharField(max_length=10, blank=True, help_text="F&O: the service user's company")
+    ca_bundle = models.CharField(max_length=500, blank=True, help_text="A CA file to trust instead of the system's")
+    timeout_seconds = models.PositiveIntegerField(default=60)
+    page_size = models.PositiveIntegerField(default=5000)
+    max_retries = models.PositiveIntegerField(default=5)
+    requests_per_window = models.PositiveIntegerField(null=True, blank=True,
+                                                      help_text="Client-side budget shared by all workers")
+    window_seconds = models.PositiveIntegerField(default=300)
+    max_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(models.Model):
+    """Keeps one Sales environment and one F&O environment in step, through an ordered list of entity maps."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    template = models.CharField(max_length=100, blank=True)
+    sales_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="sales_projects",
+                                         limit_choices_to={"system": System.DATAVERSE})
+    finops_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="finops_projects",
+                                          limit_choices_to={"system": System.FINOPS})
+    paused = models.BooleanField(default=False)
+    schedule_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Run incrementally every N minutes")
+    schedule_crontab = models.CharField(max_length=100, blank=True,
+                                        help_text='Or a crontab "minute hour day month weekday", e.g. "*/15 * * * *"')
+    retention_days = models.PositiveIntegerField(default=90, help_text="Runs older than this are purged")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationMapping(models.Model):
+    """An F&O legal entity and the Sales business unit whose records belong to it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="organization_mappings")
+    business_unit = models.CharField(max_length=160, help_text="Sales business unit name")
+    legal_entity = models.CharField(max_length=10, help_text="F&O dataAreaId, e.g. usmf")
+    is_default = models.BooleanField(default=False, help_text="Used for records of a business unit not listed")
+    exports_products = models.BooleanField(default=False, help_text="This company's products are synced to Sales")
+
+    class Meta:
+        ordering = ["project", "legal_entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "business_unit"], name="orgmap_unique_business_unit"),
+            models.UniqueConstraint(fields=["project"], condition=Q(is_default=True), name="orgmap_one_default"),
+            models.UniqueConstraint(fields=["project"], condition=Q(exports_products=True),
+                                    name="orgmap_one_product_company"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_unit} ↔ {self.legal_entity}"
+
+
+class Direction(models.TextChoices):
+    SALES_TO_FINOPS = "sales_to_finops", "Sales → F&O"
+    FINOPS_TO_SALES = "finops_to_sales", "F&O → Sales"
+
+
+class ChangeDetection(models.TextChoices):
+    CHANGE_TRACKING = "change_tracking", "Dataverse change tracking (delta links)"
+    WATERMARK = "watermark", "Modified-on watermark"
+    FULL_SCAN = "full_scan", "Full scan, compared by hash"
+
+
+class EntityMap(models.Model):
+    """One direction, one source entity set to one destination entity set, with its field maps."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="entity_maps")
+    name = models.CharField(max_length=100)
+    order = models.PositiveIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    source_entity_set = models.CharField(max_length=100)
+    source_key_fields = models.JSONField(help_text='Fields that identify a source record, e.g. ["accountnumber"]')
+    source_id_field = models.CharField(max_length=100, blank=True,
+                                       help_text="The source's primary id (e.g. accountid), which lookups refer to")
+    source_select = models.JSONField(default=list, blank=True, help_text="Fields to read ($select); empty: all")
+    source_filter = models.CharField(max_length=1000, blank=True,
+                                     help_text="OData $filter applied at the source when the change feed allows it")
+    conditions = models.JSONField(default=list, blank=True,
+                                  help_text="Eligibility rules checked on each record, all must hold")
+    change_detection = models.CharField(max_length=20, choices=ChangeDetection.choices)
+    watermark_field = models.CharField(max_length=100, default="modifiedon", blank=True)
+    destination_entity_set = models.CharField(max_length=100)
+    destination_key_fields = models.JSONField(help_text='Fields that identify the destination record')
+    destination_lookup_fields = models.JSONField(
+        default=list, blank=True,
+        help_text="When the destination key is server-generated: the fields to find an existing record by")
+    propagate_deletes = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["project", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="entitymap_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.project.name}: {self.name}"
+
+
+class Transform(models.TextChoices):
+    COPY = "copy", "Copy the source field"
+    CONSTANT = "constant", "Constant"
+    VALUE_MAP = "value_map", "Value map"
+    LOOKUP = "lookup", "Lookup through another entity map's links"
+    REFERENCE = "reference", "Reference data lookup"
+    LEGAL_ENTITY = "legal_entity", "Legal entity from the organization mappings"
+    FORMAT = "format", "Format / concatenate"
+    CONVERT = "convert", "Type conversion"
+
+
+class FieldMap(models.Model):
+    """One destination field: where its value comes from, and the transforms it goes through, in order."""
+
+    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="field_maps")
+    order = models.PositiveIntegerField(default=0)
+    destination_field = models.CharField(max_length=200)
+    source_field = models.CharField(max_length=200, blank=True)
+    transforms = models.JSONField(default=list, blank=True,
+                                  help_text='Applied in order, e.g. ["value_map"] or ["reference", "format"]; '
+                                            "empty: copy the source field")
+    options = models.JSONField(default=dict, blank=True, help_text="Options keyed by transform name")
+    default_value = models.JSONField(null=True, blank=True, help_text="Used when the value is blank")
+    max_length = models.PositiveIntegerField(null=True, blank=True, help_text="Truncate to this many characters")
+    required = models.BooleanField(default=False)
+    value_map_default = models.JSONField(null=True, blank=True,
+                                         help_text="Value map: result for values not listed (none: an error)")
+
+    class Meta:
+        ordering = ["entity_map", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["entity_map", "destination_field"],
+                                               name="fieldmap_unique_destination")]
+
+    def __str__(self) -> str:
+        steps = " → ".join(self.transforms) if self.transforms else "copy"
+        return f"{self.destination_field} ← {self.source_field or '(none)'} ({steps})"
+
+
+class ValueMapEntry(models.Model):
+    field_map = models.ForeignKey(FieldMap, on_delete=models.CASCADE, related_name="value_map")
+    source_value = models.CharField(max_length=200, blank=True, help_text="Blank matches an empty source value")
+    destination_value = models.JSONField()
+
+    class Meta:
+        ordering = ["field_map", "source_value"]
+        constraints = [models.UniqueConstraint(fields=["field_map", "source_value"], name="valuemap_unique_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source_value or '(blank)'} → {self.destination_value}"
+
+
+class KeyLink(models.Model):
+    """Binds a source record to the destination record it was written to, and remembers what was written."""
+
+    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="key_links")
+    source_key = models.CharField(max_length=400)
+    source_id = models.CharField(max_length=100, blank=True, db_index=True)
+    destination_key = models.CharField(max_length=400)
+    destination_key_values = models.JSONField(default=dict)
+    destination_id = models.CharField(max_length=100, blank=True, db_index=True,
+                                      help_text="The destination's primary id when it has one (a Dataverse GUID)")
+    attributes = models.JSONField(default=dict, blank=True, help_text="Destination values later lookups need")
+    payload_hash = models.CharField(max_length=64, blank=True)
+    source_hash = models.CharField(max_length=64, blank=True)
+    source_deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["entity_map", "source_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity_map", "source_key"], name="keylink_unique_source"),
+            models.UniqueConstraint(fields=["entity_map", "destination_key"], name="keylink_unique_destination"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_key} → {self.destination_key}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    WARNING = "warning", "Warning (some records failed)"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class SyncRun(models.Model):
+    """One run of a project: bulk (all or some entity maps) or one record (a webhook)."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+        RECORD = "record", "One record"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        API = "api", "REST API"
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "Command line"
+        WEBHOOK = "webhook", "Webhook"
+        RETRY = "retry", "Retry"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    mode = models.CharField(max_length=20, choices=Mode.choices)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    is_bulk = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="Records by outcome, set when the run ends")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["created_at"])]
+        constraints = [
+            # The project lock: at most one bulk run in progress. It lives in the database, so it survives any
+            # worker crash; the sweeper ends runs that stopped making progress.
+            models.UniqueConstraint(fields=["project"], condition=Q(is_bulk=True, status__in=ACTIVE_RUN_STATUSES),
+                                    name="syncrun_one_active_bulk_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} #{self.pk} ({self.mode}, {self.status})"
+
+
+class StageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PLANNING = "planning", "Reading changes"
+    RUNNING = "running", "Syncing records"
+    SUCCEEDED = "succeeded", "Succeeded"
+    WARNING = "warning", "Warning"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SyncStage(models.Model):
+    """One entity map within a run. Stages run in entity-map order; a stage's cursor moves when it ends."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="stages")
+    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="stages")
+    order = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=StageStatus.choices, default=StageStatus.PENDING)
+    full = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    planned_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life while reading changes")
+    records_read = models.PositiveIntegerField(default=0)
+    records_ineligible = models.PositiveIntegerField(default=0)
+    next_cursor = models.TextField(blank=True, help_text="Where the next run starts, saved when this stage ends")
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "order"]
+        constraints = [models.UniqueConstraint(fields=["run", "entity_map"], name="stage_unique_entity_map")]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity_map.name} ({self.status})"
+
+
+class RecordStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting to retry"
+    SUCCEEDED = "succeeded", "Succeeded"
+    UNCHANGED = "unchanged", "Unchanged"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+OPEN_RECORD_STATUSES = (RecordStatus.PENDING, RecordStatus.RUNNING, RecordStatus.WAITING)
+
+
+class RecordSync(models.Model):
+    """One source record in one run: the snapshot read, what was written, and how it ended."""
+
+    class Operation(models.TextChoices):
+        UPSERT = "upsert", "Upsert"
+        DELETE = "delete", "Delete"
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        DELETED = "deleted", "Deleted"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="records")
+    stage = models.ForeignKey(SyncStage, on_delete=models.CASCADE, related_name="records")
+    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="records")
+    source_key = models.CharField(max_length=400)
+    source_id = models.CharField(max_length=100, blank=True)
+    operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.UPSERT)
+    snapshot = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=RecordStatus.choices, default=RecordStatus.PENDING)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(null=True, blank=True, help_text="What was written to the destination")
+    destination_key = models.CharField(max_length=400, blank=True)
+    error_type = models.CharField(max_length=50, blank=True)
+    error_field = models.CharField(max_length=200, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["stage", "source_key"], name="record_unique_per_stage")]
+        indexes = [
+            models.Index(fields=["stage", "status"]),
+            models.Index(fields=["run", "status"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["entity_map", "source_key"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_map.name} {self.source_key}: {self.status}"
+
+
+class ChangeCursor(models.Model):
+    """Where an entity map's next incremental read starts: a delta link, or a watermark."""
+
+    entity_map = models.OneToOneField(EntityMap, on_delete=models.CASCADE, related_name="cursor")
+    value = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.entity_map.name}: {self.value[:60]}"
 
 
 class WorkerHeartbeat(models.Model):

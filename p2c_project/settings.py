@@ -51,6 +51,10 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG"  # noqa: S105
 
+# Keys that encrypt connection secrets in the database; the first encrypts, all decrypt (rotation).
+# Empty: a key derived from SECRET_KEY.
+P2C_ENCRYPTION_KEYS = env_list("P2C_ENCRYPTION_KEYS", "")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
