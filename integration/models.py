@@ -128,6 +128,10 @@ class EntityMap(models.Model):
     destination_lookup_fields = models.JSONField(
         default=list, blank=True,
         help_text="When the destination key is server-generated: the fields to find an existing record by")
+    destination_id_field = models.CharField(max_length=100, blank=True,
+                                            help_text="The destination's primary id (e.g. productid), kept on links")
+    link_attributes = models.JSONField(default=list, blank=True,
+                                       help_text='Destination fields later lookups need, e.g. ["PartyNumber"]')
     propagate_deletes = models.BooleanField(default=False)
 
     class Meta:
@@ -288,6 +292,7 @@ class SyncStage(models.Model):
     order = models.PositiveIntegerField()
     status = models.CharField(max_length=20, choices=StageStatus.choices, default=StageStatus.PENDING)
     full = models.BooleanField(default=False)
+    reads_source = models.BooleanField(default=True, help_text="Plans by reading the change feed (else: given rows)")
     started_at = models.DateTimeField(null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -347,6 +352,8 @@ class RecordSync(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    refresh = models.BooleanField(default=False, help_text="Re-read the source record before syncing (retries)")
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     payload = models.JSONField(null=True, blank=True, help_text="What was written to the destination")
     destination_key = models.CharField(max_length=400, blank=True)
     error_type = models.CharField(max_length=50, blank=True)
