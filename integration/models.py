@@ -239,6 +239,7 @@ class SyncRun(models.Model):
         FULL = "full", "Full"
         INCREMENTAL = "incremental", "Incremental"
         RECORD = "record", "One record"
+        RETRY = "retry", "Retry of failed records"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
