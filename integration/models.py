@@ -61,6 +61,8 @@ class Project(models.Model):
     schedule_crontab = models.CharField(max_length=100, blank=True,
                                         help_text='Or a crontab "minute hour day month weekday", e.g. "*/15 * * * *"')
     retention_days = models.PositiveIntegerField(default=90, help_text="Runs older than this are purged")
+    webhook_secret = EncryptedTextField(blank=True, help_text="Shared secret Dataverse webhooks must present "
+                                                              "(WebhookKey code= or a header); stored encrypted")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
