@@ -400,3 +400,27 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookDelivery(models.Model):
+    """One Dataverse webhook delivery that started a run; its unique key turns a redelivery into a no-op.
+
+    Dataverse retries a delivery once on 502/503/504 with the same body, so the key is built from the
+    execution context (operation, correlation, record, message). Deleting the run deletes the delivery, so
+    deliveries are purged with history.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    key = models.CharField(max_length=64, help_text="Hash of the context's OperationId, CorrelationId, record, message")
+    message = models.CharField(max_length=40)
+    entity = models.CharField(max_length=100)
+    record_id = models.CharField(max_length=100)
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="webhookdelivery_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.entity} {self.record_id}"
