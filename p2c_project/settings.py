@@ -65,7 +65,8 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with p2c's project overview page (integration/adminsite.py).
+    "integration.adminsite.P2CAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "django_celery_beat",
     "integration",
 ]
@@ -201,7 +203,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "integration.api.pagination.Pagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "p2c API",
+    "DESCRIPTION": "Start and watch sync runs, retry failed records, pause projects; Dataverse webhooks.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+# Dataverse webhooks present the project's shared secret as WebhookKey (?code=) or in this header (HttpHeader).
+P2C_WEBHOOK_HEADER = os.environ.get("P2C_WEBHOOK_HEADER", "x-p2c-webhook-key").strip().lower()
 
 # --- Logging -----------------------------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
