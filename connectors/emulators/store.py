@@ -35,13 +35,16 @@ def _sortable(values: tuple) -> tuple:
 class Table:
     """The rows of one entity set, ordered by primary key."""
 
-    def __init__(self, store: Store, name: str, key: tuple[str, ...], unique: dict[str, tuple[str, ...]] | None = None):
+    def __init__(self, store: Store, name: str, key: tuple[str, ...], unique: dict[str, tuple[str, ...]] | None = None,
+                 multi: dict[str, tuple[str, ...]] | None = None):
         self.store = store
         self.name = name
         self.key = key
         self.unique = dict(unique or {})
+        self.multi = dict(multi or {})  # non-unique indexes, e.g. lines by their header's number
         self._rows: SortedDict = SortedDict()
         self._indexes: dict[str, dict[tuple, tuple]] = {index: {} for index in self.unique}
+        self._groups: dict[str, dict[tuple, set[tuple]]] = {index: {} for index in self.multi}
         self._tombstones: list[tuple[int, tuple]] = []
 
     def __len__(self) -> int:
@@ -57,6 +60,11 @@ class Table:
         """A row by one of its alternate keys."""
         primary = self._indexes[index].get(_sortable(values))
         return None if primary is None else self._rows.get(primary)
+
+    def find_all(self, index: str, values: tuple) -> list[dict]:
+        """The rows whose fields of a non-unique index equal `values`, in key order."""
+        keys = self._groups[index].get(_sortable(values), ())
+        return [self._rows[key] for key in sorted(keys)]
 
     def scan(self, after: tuple | None = None) -> Iterator[dict]:
         """Rows in key order, starting after the given key (for seek paging that never repeats a row)."""
@@ -124,6 +132,8 @@ class Table:
         self._tombstones.clear()
         for index in self._indexes.values():
             index.clear()
+        for group in self._groups.values():
+            group.clear()
 
     def _remove(self, sort_key: tuple) -> None:
         row = self._rows.pop(sort_key)
@@ -143,10 +153,20 @@ class Table:
             values = tuple(row.get(field) for field in fields)
             if not any(v is None or v == "" for v in values):
                 self._indexes[index][_sortable(values)] = sort_key
+        for index, fields in self.multi.items():
+            self._groups[index].setdefault(_sortable(tuple(row.get(field) for field in fields)), set()).add(sort_key)
 
     def _unindex(self, row: dict) -> None:
         for index, fields in self.unique.items():
             self._indexes[index].pop(_sortable(tuple(row.get(field) for field in fields)), None)
+        sort_key = _sortable(self.key_of(row))
+        for index, fields in self.multi.items():
+            group_key = _sortable(tuple(row.get(field) for field in fields))
+            group = self._groups[index].get(group_key)
+            if group is not None:
+                group.discard(sort_key)
+                if not group:
+                    del self._groups[index][group_key]
 
 
 class Store:
@@ -158,8 +178,9 @@ class Store:
         self.version = 1000
         self._undo: list[Callable[[], None]] | None = None
 
-    def table(self, name: str, key: tuple[str, ...], unique: dict[str, tuple[str, ...]] | None = None) -> Table:
-        self.tables[name] = Table(self, name, key, unique)
+    def table(self, name: str, key: tuple[str, ...], unique: dict[str, tuple[str, ...]] | None = None,
+              multi: dict[str, tuple[str, ...]] | None = None) -> Table:
+        self.tables[name] = Table(self, name, key, unique, multi)
         return self.tables[name]
 
     def next_version(self) -> int:
