@@ -32,10 +32,15 @@ def test_groups_follow_replace_and_delete(lines):
 
 def test_groups_are_restored_when_a_transaction_fails(lines):
     store, table = lines
-    with pytest.raises(RuntimeError), store.transaction():
-        table.replace({"company": "usmf", "lot": "1", "order": "B"})
-        table.insert({"company": "usmf", "lot": "4", "order": "A"})
-        table.delete(("usmf", "3"))
-        raise RuntimeError("roll back")
+
+    def write_then_fail():
+        with store.transaction():
+            table.replace({"company": "usmf", "lot": "1", "order": "B"})
+            table.insert({"company": "usmf", "lot": "4", "order": "A"})
+            table.delete(("usmf", "3"))
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     assert [row["lot"] for row in table.find_all("order", ("usmf", "A"))] == ["1", "3"]
     assert [row["lot"] for row in table.find_all("order", ("usmf", "B"))] == ["2"]
