@@ -1,0 +1,190 @@
+"""GET on collections, single entities, `$count` and navigation properties, with F&O's server-driven paging.
+
+Pages hold at most 10,000 rows (reference 2.3) and link to the next one with `$skip` (and `$top` when the
+client gave one), keeping every other option such as `cross-company=true`. Rows come in key order unless
+`$orderby` says otherwise. The emulator remembers where each nextLink it handed out stopped, so following
+the links seeks instead of re-skipping, and a row written behind the reader is never returned twice.
+Assumption: `Prefer: odata.maxpagesize=N` below 10,000 is honoured and echoed in Preference-Applied.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_plus
+
+from connectors.emulators.finops import render
+from connectors.emulators.finops.errors import CONTENT_TYPE, ODATA_VERSION, BadRequest
+from connectors.emulators.finops.expand import Expansion, expanded, parse_expand
+from connectors.emulators.finops.schema import COMPANY, EntitySet
+from connectors.emulators.odata.filter import FINOPS, compile_filter
+from connectors.emulators.odata.query import QueryOptions, order_rows, validate_properties
+from connectors.emulators.server import Request, Response, text_response
+
+if TYPE_CHECKING:
+    from connectors.emulators.finops.app import FinOpsEmulator
+
+MAX_PAGE_SIZE = 10_000
+Row = Mapping[str, object]
+_CURSORS_KEPT = 512
+
+
+class Cursors:
+    """Where the pages behind recently issued nextLinks ended: (path, query) -> the last row's table key."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ends: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+
+    def get(self, path: str, query: str) -> tuple | None:
+        with self._lock:
+            return self._ends.get((path, query))
+
+    def put(self, path: str, query: str, key: tuple) -> None:
+        with self._lock:
+            self._ends[(path, query)] = key
+            while len(self._ends) > _CURSORS_KEPT:
+                self._ends.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ends.clear()
+
+
+@dataclass
+class Query:
+    """The checked options of one read: what to match, how to order, what to render."""
+
+    match: Callable[[Row], bool]
+    options: QueryOptions
+    expansions: list[Expansion]
+
+
+def prepare(entity_set: EntitySet, options: QueryOptions) -> Query:
+    """Compile `$filter` and check every property `$select`, `$orderby` and `$expand` name."""
+    properties, type_name = entity_set.properties, entity_set.qualified_type
+    validate_properties(options.select or (), properties, type_name)
+    validate_properties((name for name, _ in options.orderby), properties, type_name)
+    match = compile_filter(options.filter, FINOPS, properties, type_name) if options.filter else _everything
+    return Query(match, options, parse_expand(entity_set, options.expand))
+
+
+def _everything(row: Row) -> bool:
+    return True
+
+
+def scoped_rows(app: FinOpsEmulator, entity_set: EntitySet, company: str | None,
+                after: tuple | None = None) -> Iterator[Row]:
+    """Rows of the entity set in table-key order, in one company (a contiguous key range) or all of them."""
+    table = app.store.tables[entity_set.table.name]
+    visible = entity_set.visible
+    if company is not None and entity_set.per_company:
+        for row in table.scan(after if after is not None else (company,)):
+            if row[COMPANY] != company:
+                return
+            if visible is None or visible(row):
+                yield row
+    else:
+        for row in table.scan(after):
+            if visible is None or visible(row):
+                yield row
+
+
+def read_collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request, options: QueryOptions,
+                    company: str | None, source: Callable[[tuple | None], Iterable[Row]] | None = None) -> Response:
+    query = prepare(entity_set, options)
+    page_size, applied = _page_size(request)
+    top = options.top
+    limit = page_size if top is None else min(page_size, top)
+    seekable = source is None  # only whole entity sets remember where their pages ended
+    source = source or (lambda after: scoped_rows(app, entity_set, company, after))
+    with app.store.lock:
+        if options.orderby:
+            matching = order_rows((row for row in source(None) if query.match(row)), options.orderby,
+                                  entity_set.properties)
+            start = options.skip or 0
+            page, more = matching[start:start + limit], len(matching) > start + limit
+            total = len(matching) if options.count else None
+        else:
+            after = app.cursors.get(request.raw_path, request.query_string) if seekable else None
+            page, more = _seek(source(after), query.match, 0 if after else options.skip or 0, limit)
+            total = sum(1 for row in source(None) if query.match(row)) if options.count else None
+        children = [expanded(app, entity_set, row, query.expansions) for row in page]
+    payload: dict[str, object] = {
+        "@odata.context": render.context_url(app.api_url, entity_set, options.select,
+                                             [e.navigation.name for e in query.expansions])}
+    if total is not None:
+        payload["@odata.count"] = total
+    payload["value"] = [{**render.entity(entity_set, row, options.select), **extra}
+                        for row, extra in zip(page, children, strict=True)]
+    served = (options.skip or 0) + len(page)
+    if more and (top is None or top > len(page)):
+        next_query = _next_query(request.query_string, served, None if top is None else top - len(page))
+        if seekable and not options.orderby:
+            app.cursors.put(request.raw_path, next_query, app.store.tables[entity_set.table.name].key_of(page[-1]))
+        payload["@odata.nextLink"] = f"{app.origin}{request.raw_path}?{next_query}"
+    headers = [ODATA_VERSION] + ([("Preference-Applied", f"odata.maxpagesize={applied}")] if applied else [])
+    return _json(200, payload, headers)
+
+
+def _seek(rows: Iterable[Row], match: Callable[[Row], bool], skip: int, limit: int) -> tuple[list[Row], bool]:
+    page: list[Row] = []
+    for row in rows:
+        if not match(row):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        if len(page) == limit:
+            return page, True
+        page.append(row)
+    return page, False
+
+
+def read_count(app: FinOpsEmulator, entity_set: EntitySet, options: QueryOptions, company: str | None) -> Response:
+    query = prepare(entity_set, options)
+    with app.store.lock:
+        total = sum(1 for row in scoped_rows(app, entity_set, company) if query.match(row))
+    return text_response(200, str(total), [ODATA_VERSION])
+
+
+def read_entity(app: FinOpsEmulator, entity_set: EntitySet, row: Row, options: QueryOptions) -> Response:
+    """One entity (already looked up under the store lock by the caller)."""
+    if options.filter or options.orderby or options.top is not None or options.skip is not None or options.count:
+        raise BadRequest("Only $select and $expand apply to a single entity.", query_option=True)
+    query = prepare(entity_set, options)
+    with app.store.lock:
+        extra = expanded(app, entity_set, row, query.expansions)
+    payload = {"@odata.context": render.context_url(app.api_url, entity_set, options.select,
+                                                    [e.navigation.name for e in query.expansions], single=True),
+               **render.entity(entity_set, row, options.select), **extra}
+    return _json(200, payload, [ODATA_VERSION, ("ETag", render.etag(row))])
+
+
+def _page_size(request: Request) -> tuple[int, int | None]:
+    for preference in (request.headers.get("Prefer") or "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() == "odata.maxpagesize" and value.strip().isdigit():
+            size = int(value.strip())
+            if 0 < size < MAX_PAGE_SIZE:
+                return size, size
+    return MAX_PAGE_SIZE, None
+
+
+def _next_query(query_string: str, skip: int, top: int | None) -> str:
+    """The request's own query string (as sent) with `$skip` (and `$top`) moved on; nothing else changes."""
+    kept = [pair for pair in query_string.split("&")
+            if pair and unquote_plus(pair.partition("=")[0]) not in ("$skip", "$top")]
+    kept.append(f"$skip={skip}")
+    if top is not None:
+        kept.append(f"$top={top}")
+    return "&".join(kept)
+
+
+def _json(status: int, payload: object, headers: list[tuple[str, str]]) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(status, body, [("Content-Type", CONTENT_TYPE), *headers])
