@@ -1,0 +1,113 @@
+"""The Finance and Operations OData client: company-scoped composite keys, create-or-update, full scans.
+
+F&O has no upsert: POST creates (201, with server-generated fields), PATCH updates (204). The caller usually
+knows which one it needs (`exists`); when it is wrong the other is tried. Reads and key URLs carry
+`cross-company=true`, or only the service user's default company is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+from connectors.base import ODataClient, WriteResult
+from connectors.batch import Operation
+from connectors.changes import ChangeRead
+from connectors.classify import classify_finops
+from connectors.errors import DuplicateError, NotFoundError, ValidationError
+from connectors.odata import Key, equals_filter, literal
+from connectors.transport import ApiProfile
+
+COMPANY = "dataAreaId"
+
+
+class FinOpsClient(ODataClient):
+    system = "finops"
+    max_batch_operations = 5000
+    profile = ApiProfile(
+        headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"},
+        read_headers={},
+        classify=classify_finops,
+        throttle_fallback=lambda attempt: 30.0,  # Microsoft's F&O sample, when Retry-After is missing
+    )
+
+    def read_options(self) -> dict[str, Any]:
+        return {"cross-company": "true"}
+
+    def checked_key(self, entity_set: str, key: Key) -> Key:
+        """F&O keys are name/value pairs and always carry the company; the connection's default fills it in."""
+        if not isinstance(key, Mapping):
+            raise ValidationError("An F&O key names its fields, e.g. {'dataAreaId': 'usmf', 'CustomerAccount': "
+                                  "'US-001'}", entity_set=entity_set, key=key)
+        if COMPANY in key:
+            return key
+        if not self.config.default_company:
+            raise ValidationError("The key has no dataAreaId and the connection no default company",
+                                  entity_set=entity_set, key=dict(key))
+        return {COMPANY: self.config.default_company, **key}
+
+    # --- writes ----------------------------------------------------------------------------------------------
+    def upsert(self, entity_set: str, key: Mapping[str, Any], body: Mapping[str, Any], *,
+               exists: bool | None = None, etag: str | None = None) -> WriteResult:
+        """Create or update the record with this (complete) key. `exists` is the caller's best knowledge:
+        True or None try PATCH first and POST on NotFoundError; False tries POST first and PATCH on
+        DuplicateError."""
+        key = dict(self.checked_key(entity_set, key))
+        if exists is False:
+            try:
+                return self.write(self.create_operation(entity_set, {**body, **key}, key_fields=tuple(key)))
+            except DuplicateError:
+                return self.write(self.update_operation(entity_set, key, body, etag=etag))
+        try:
+            return self.write(self.update_operation(entity_set, key, body, etag=etag))
+        except NotFoundError:
+            return self.write(self.create_operation(entity_set, {**body, **key}, key_fields=tuple(key)))
+
+    def upsert_by_filter(self, entity_set: str, match: Mapping[str, Any], body: Mapping[str, Any], *,
+                         key_fields: Sequence[str], company: str | None = None) -> WriteResult:
+        """Create or update a record whose key the service generates (contact persons keyed by party number,
+        quotation lines by lot id), finding it by a natural key first: `match`, within `company`."""
+        company = company or self.config.default_company
+        if not company:
+            raise ValidationError("Give the company (dataAreaId) to look the record up in", entity_set=entity_set,
+                                  key=dict(match))
+        scope = {COMPANY: company, **match}
+        rows = list(islice(self.rows(entity_set, select=tuple(key_fields), filter=equals_filter(scope),
+                                     options={"$top": 2}), 2))
+        if len(rows) > 1:
+            raise ValidationError(f"More than one record matches {equals_filter(match)} in {company}",
+                                  entity_set=entity_set, key=scope)
+        if rows:
+            key = {name: rows[0][name] for name in key_fields}
+            return self.write(self.update_operation(entity_set, key, body))
+        return self.write(self.create_operation(entity_set, {**body, **scope}, key_fields=tuple(key_fields)))
+
+    def create_operation(self, entity_set: str, body: Mapping[str, Any], *,
+                         key_fields: Sequence[str] = ()) -> Operation:
+        """A POST (the body carries dataAreaId: the record is created in that company)."""
+        if COMPANY not in body and not self.config.default_company:
+            raise ValidationError("A create body needs dataAreaId", entity_set=entity_set)
+        body = {COMPANY: self.config.default_company, **body} if COMPANY not in body else dict(body)
+        return Operation("POST", self.url(entity_set), body, {}, entity_set=entity_set,
+                         key=_known_key(body, key_fields), key_fields=tuple(key_fields))
+
+    def update_operation(self, entity_set: str, key: Mapping[str, Any], body: Mapping[str, Any], *,
+                         etag: str | None = None) -> Operation:
+        """A PATCH by the complete key (key fields are left out of the body); `If-Match: *` unless an etag."""
+        key = dict(self.checked_key(entity_set, key))
+        changes = {name: value for name, value in body.items() if name not in key}
+        return Operation("PATCH", self.record_url(entity_set, key), changes, {"If-Match": etag or "*"},
+                         entity_set=entity_set, key=key, key_fields=tuple(key))
+
+    # --- change feeds ----------------------------------------------------------------------------------------
+    def company_scan(self, entity_set: str, *, key_fields: Sequence[str], select: Sequence[str] = (),
+                     companies: Sequence[str] = ()) -> ChangeRead:
+        """A full scan across companies (all the user can see, or only `companies`)."""
+        filter = " or ".join(f"{COMPANY} eq {literal(company)}" for company in companies) or None
+        return self.full_scan(entity_set, key_fields=key_fields, select=select, filter=filter)
+
+
+def _known_key(body: Mapping[str, Any], key_fields: Sequence[str]) -> dict[str, Any] | None:
+    known = {name: body[name] for name in key_fields if name in body}
+    return known or None

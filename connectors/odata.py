@@ -1,0 +1,71 @@
+"""OData URL text: literals, key predicates, `@odata.bind` references, `$filter` equality and query strings.
+
+Key values are escaped the OData way (`'` doubled) and then percent-encoded, so `O'Brien & Sons`, `#`, `?`, `+`
+and any unicode reach the service as the value they are, never as URL syntax.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+Key = Mapping[str, Any] | uuid.UUID | str  # name/value pairs, or a primary key GUID
+
+
+def literal(value: Any) -> str:
+    """The OData literal for a Python value; GUIDs must be `uuid.UUID` to be written unquoted."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def key_predicate(key: Key) -> str:
+    """The text between a key URL's parentheses, percent-encoded: a bare GUID or `name=literal,...`."""
+    if isinstance(key, uuid.UUID):
+        return str(key)
+    if isinstance(key, str):
+        return str(uuid.UUID(key))  # a single value is a primary key GUID; ValueError otherwise
+    if not key:
+        raise ValueError("a key needs at least one field")
+    return ",".join(name + "=" + quote(literal(value), safe="'") for name, value in key.items())
+
+
+def key_path(entity_set: str, key: Key) -> str:
+    """`accounts(accountnumber='A%20''1')`: the path of one record, relative to the API root."""
+    return f"{entity_set}({key_predicate(key)})"
+
+
+def bind(entity_set: str, key: Key) -> str:
+    """The value of a `<navigation>@odata.bind` property: `/accounts(<guid>)` or `/accounts(accountnumber='X')`."""
+    return "/" + key_path(entity_set, key)
+
+
+def equals_filter(match: Mapping[str, Any]) -> str:
+    """`a eq 'x' and b eq 3`: the filter that finds records by a natural key."""
+    return " and ".join(f"{name} eq {literal(value)}" for name, value in match.items())
+
+
+def query_string(options: Mapping[str, Any]) -> str:
+    """`$select=a%2Cb&$filter=...`; options whose value is None or empty are left out."""
+    parts = []
+    for name, value in options.items():
+        if value is None or value == "" or value == ():
+            continue
+        text = ",".join(value) if isinstance(value, list | tuple) else str(value)
+        parts.append(quote(name, safe="$") + "=" + quote(text, safe="'()"))
+    return "&".join(parts)
