@@ -130,6 +130,10 @@ class EntityMap(models.Model):
     destination_lookup_fields = models.JSONField(
         default=list, blank=True,
         help_text="When the destination key is server-generated: the fields to find an existing record by")
+    destination_api_key_fields = models.JSONField(
+        default=list, blank=True,
+        help_text="With lookup fields: the destination's own (server-generated) key fields, e.g. "
+                  '["dataAreaId", "ContactPersonPartyNumber", "AssociatedPartyNumber"]')
     destination_id_field = models.CharField(max_length=100, blank=True,
                                             help_text="The destination's primary id (e.g. productid), kept on links")
     link_attributes = models.JSONField(default=list, blank=True,

@@ -1,10 +1,38 @@
-"""Celery tasks: thin wrappers that load ids and call services. Names are explicit and stable."""
+"""Celery tasks: thin wrappers that take ids and call services. Names are explicit and stable."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from integration.services import records, retention, schedules, stages, sweeper
 from integration.services.workers import worker_heartbeat_record
+
+
+@shared_task(name="p2c.start_stage")
+def start_stage(stage_id: int) -> None:
+    stages.stage_start(stage_id=stage_id)
+
+
+@shared_task(name="p2c.sync_record")
+def sync_record(record_id: int) -> None:
+    decision = records.record_sync(record_id=record_id)
+    if decision.retry_in is not None:
+        sync_record.apply_async((record_id,), countdown=decision.retry_in)
+
+
+@shared_task(name="p2c.run_scheduled_project")
+def run_scheduled_project(project_id: int) -> None:
+    schedules.project_run_scheduled(project_id=project_id)
+
+
+@shared_task(name="p2c.sweep")
+def sweep() -> None:
+    sweeper.sweep()
+
+
+@shared_task(name="p2c.purge_history")
+def purge_history() -> None:
+    retention.history_purge()
 
 
 @shared_task(name="p2c.worker_heartbeat", bind=True)

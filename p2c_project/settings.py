@@ -195,6 +195,28 @@ CELERY_TIMEZONE = "UTC"
 # Schedules live in the database (one periodic task per project), edited from the admin.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Housekeeping that beat runs whatever the projects' own schedules are.
+CELERY_BEAT_SCHEDULE = {
+    "p2c-sweep": {"task": "p2c.sweep", "schedule": float(env_int("P2C_SWEEP_INTERVAL_SECONDS", 60))},
+    "p2c-purge-history": {"task": "p2c.purge_history", "schedule": float(env_int("P2C_PURGE_INTERVAL_SECONDS", 3600))},
+    "p2c-worker-heartbeat": {"task": "p2c.worker_heartbeat", "schedule": 60.0},
+}
+
+# --- The sync engine ----------------------------------------------------------------------------------------
+# Attempts of one record before it fails (throttling and unavailability included).
+P2C_RECORD_MAX_ATTEMPTS = env_int("P2C_RECORD_MAX_ATTEMPTS", 8)
+# Attempts of a record whose parent (e.g. a contact's account) is not linked yet.
+P2C_MISSING_PARENT_ATTEMPTS = env_int("P2C_MISSING_PARENT_ATTEMPTS", 4)
+P2C_BACKOFF_BASE_SECONDS = env_int("P2C_BACKOFF_BASE_SECONDS", 2)
+P2C_BACKOFF_MAX_SECONDS = env_int("P2C_BACKOFF_MAX_SECONDS", 300)
+# Waits up to this long go back to the broker as a countdown; longer ones wait in the database for the sweeper.
+P2C_MAX_COUNTDOWN_SECONDS = env_int("P2C_MAX_COUNTDOWN_SECONDS", 120)
+# A record claimed longer ago than this is considered abandoned by a dead worker.
+P2C_RECORD_LEASE_SECONDS = env_int("P2C_RECORD_LEASE_SECONDS", TASK_TIME_LIMIT + 60)
+# A record queued longer ago than this and still pending is considered lost with its message.
+P2C_QUEUED_STALE_SECONDS = env_int("P2C_QUEUED_STALE_SECONDS", 600)
+# A stage reading its changes with no sign of life for this long is started again.
+P2C_PLANNING_STALE_SECONDS = env_int("P2C_PLANNING_STALE_SECONDS", 300)
 
 # --- REST framework ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

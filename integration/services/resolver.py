@@ -1,0 +1,116 @@
+"""The Resolver the pure mapping asks for lookups: key links in the database, reference data from the APIs.
+
+Reference sets (units, currencies, business units...) are small and rarely change, so each worker process
+reads each one once and keeps it for a few minutes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+
+from integration.mapping import LinkTarget
+from integration.models import Connection, EntityMap, KeyLink, OrganizationMapping, Project
+
+REFERENCE_TTL_SECONDS = 300
+_MATCH_FIELDS = {"source_id": "source_id", "source_key": "source_key", "destination_id": "destination_id"}
+
+
+class ReferenceCache:
+    """Per-process cache of whole reference entity sets, indexed by the field a lookup matches on."""
+
+    def __init__(self, ttl: float = REFERENCE_TTL_SECONDS):
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._sets: dict[tuple, tuple[float, dict]] = {}
+
+    def lookup(self, connection: Connection, entity_set: str, match_field: str, value: object,
+               return_field: str) -> object | None:
+        index = self._index(connection, entity_set, match_field)
+        row = index.get(_normal(value))
+        return None if row is None else row.get(return_field)
+
+    def _index(self, connection: Connection, entity_set: str, match_field: str) -> dict:
+        key = (connection.pk, connection.updated_at, entity_set, match_field)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._sets.get(key)
+            if cached and now - cached[0] < self.ttl:
+                return cached[1]
+        from integration.services.endpoints import read_all
+
+        index = {_normal(row.get(match_field)): row for row in read_all(connection, entity_set)}
+        with self._lock:
+            self._sets[key] = (now, index)
+        return index
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sets.clear()
+
+
+reference_cache = ReferenceCache()
+
+
+def _normal(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
+
+
+class DatabaseResolver:
+    """Resolves one record's lookups for one entity map of one project."""
+
+    def __init__(self, *, entity_map: EntityMap, cache: ReferenceCache = reference_cache):
+        self.entity_map = entity_map
+        self.project: Project = entity_map.project
+        self.cache = cache
+        self._org_mappings: list[OrganizationMapping] | None = None
+
+    def link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
+        field = _MATCH_FIELDS[match]
+        value = str(value)
+        if match in ("source_id", "destination_id"):
+            value = value.lower()
+        links = {link.entity_map.name: link for link in KeyLink.objects.select_related("entity_map").filter(
+            entity_map__project=self.project, entity_map__name__in=list(entity_maps), **{field: value})}
+        for name in entity_maps:
+            link = links.get(name)
+            if link is not None and link.source_deleted_at is None:
+                return LinkTarget(source_key=link.source_key, destination_key=link.destination_key_values,
+                                  destination_id=link.destination_id, attributes=link.attributes)
+        return None
+
+    def reference(self, system: str, entity_set: str, match_field: str, value: object,
+                  return_field: str) -> object | None:
+        connection = self._connection(system)
+        return self.cache.lookup(connection, entity_set, match_field, value, return_field)
+
+    def legal_entity(self, business_unit: str | None) -> str | None:
+        mappings = self._mappings()
+        name = business_unit
+        if business_unit and _is_guid(business_unit):
+            name = self.cache.lookup(self.project.sales_connection, "businessunits", "businessunitid",
+                                     business_unit.lower(), "name")
+        for mapping in mappings:
+            if name and mapping.business_unit.casefold() == str(name).casefold():
+                return mapping.legal_entity
+        default = next((m for m in mappings if m.is_default), None)
+        return default.legal_entity if default else None
+
+    def _connection(self, system: str) -> Connection:
+        sales_side = (system == "source") == (self.entity_map.direction == "sales_to_finops")
+        return self.project.sales_connection if sales_side else self.project.finops_connection
+
+    def _mappings(self) -> list[OrganizationMapping]:
+        if self._org_mappings is None:
+            self._org_mappings = list(self.project.organization_mappings.all())
+        return self._org_mappings
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

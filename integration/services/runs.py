@@ -1,0 +1,208 @@
+"""Runs: start one, move from stage to stage, finish it with counts, cancel it.
+
+The database is the source of truth: every transition is a conditional update that exactly one worker wins,
+so a redelivered message or a second worker never moves a run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from integration.models import (
+    ACTIVE_RUN_STATUSES,
+    OPEN_RECORD_STATUSES,
+    EntityMap,
+    Project,
+    RecordStatus,
+    RecordSync,
+    RunStatus,
+    StageStatus,
+    SyncRun,
+    SyncStage,
+)
+from integration.queueing import enqueue
+
+log = logging.getLogger(__name__)
+
+START_STAGE_TASK = "p2c.start_stage"
+FINISHED_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.WARNING, StageStatus.FAILED, StageStatus.CANCELLED)
+
+
+class RunRefused(Exception):
+    """A run cannot start; the message says why in words an admin can act on."""
+
+
+class RunInProgress(RunRefused):
+    def __init__(self, run: SyncRun):
+        super().__init__(f"run #{run.pk} of project {run.project.name} is still {run.status}")
+        self.run = run
+
+
+def run_start(*, project: Project, mode: str = SyncRun.Mode.INCREMENTAL, entity_maps: Sequence[str] | None = None,
+              trigger: str, requested_by: str = "") -> SyncRun:
+    """Start a bulk run over the project's enabled entity maps (or the named ones), in their order."""
+    if project.paused:
+        raise RunRefused(f"project {project.name} is paused")
+    if mode not in (SyncRun.Mode.FULL, SyncRun.Mode.INCREMENTAL):
+        raise RunRefused(f"a bulk run is full or incremental, not {mode!r}")
+    maps = list(project.entity_maps.filter(enabled=True).order_by("order", "id"))
+    if entity_maps:
+        unknown = sorted(set(entity_maps) - {m.name for m in maps})
+        if unknown:
+            raise RunRefused(f"project {project.name} has no enabled entity map named {', '.join(unknown)}")
+        maps = [m for m in maps if m.name in set(entity_maps)]
+    if not maps:
+        raise RunRefused(f"project {project.name} has no enabled entity maps")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                run = SyncRun.objects.create(project=project, mode=mode, trigger=trigger, is_bulk=True,
+                                             requested_by=requested_by)
+        except IntegrityError:
+            active = SyncRun.objects.filter(project=project, is_bulk=True, status__in=ACTIVE_RUN_STATUSES).first()
+            if active is None:  # it finished in between; the caller may simply try again
+                raise RunRefused(f"project {project.name} had a run in progress; try again") from None
+            raise RunInProgress(active) from None
+        stages_create(run=run, entity_maps=maps, full=mode == SyncRun.Mode.FULL)
+    log.info("run started run=%s project=%s mode=%s trigger=%s maps=%s", run.pk, project.name, mode, trigger,
+             ",".join(m.name for m in maps))
+    return run
+
+
+def stages_create(*, run: SyncRun, entity_maps: Sequence[EntityMap], full: bool = False,
+                  reads_source: bool = True) -> list[SyncStage]:
+    """Create the run's stages and queue the first; call inside the transaction that created the run."""
+    stages = SyncStage.objects.bulk_create(
+        SyncStage(run=run, entity_map=entity_map, order=position, full=full, reads_source=reads_source)
+        for position, entity_map in enumerate(entity_maps)
+    )
+    enqueue(START_STAGE_TASK, stages[0].pk)
+    return stages
+
+
+def run_start_given(*, project: Project, mode: str, trigger: str, records: Sequence[RecordSync],
+                    requested_by: str = "") -> SyncRun:
+    """A run over records already known (retries, webhooks): one stage per entity map, in map order.
+
+    `records` are unsaved RecordSync rows carrying entity_map, source key and id, operation and snapshot;
+    they are not a bulk run, so they never wait for (or block) the project's scheduled runs.
+    """
+    by_map: dict[int, list[RecordSync]] = {}
+    for record in records:
+        by_map.setdefault(record.entity_map_id, []).append(record)
+    maps = sorted({record.entity_map for record in records}, key=lambda m: (m.order, m.pk))
+    with transaction.atomic():
+        run = SyncRun.objects.create(project=project, mode=mode, trigger=trigger, is_bulk=False,
+                                     requested_by=requested_by)
+        stages = stages_create(run=run, entity_maps=maps, reads_source=False)
+        for stage in stages:
+            for record in by_map[stage.entity_map_id]:
+                record.run, record.stage = run, stage
+        RecordSync.objects.bulk_create(records)
+    log.info("run started run=%s project=%s mode=%s trigger=%s records=%s", run.pk, project.name, mode, trigger,
+             len(records))
+    return run
+
+
+def run_continue(*, run: SyncRun) -> None:
+    """After a stage ended: start the next pending stage, or finish the run."""
+    next_stage = run.stages.filter(status=StageStatus.PENDING).order_by("order").first()
+    if next_stage is not None:
+        enqueue(START_STAGE_TASK, next_stage.pk)
+        return
+    if not run.stages.exclude(status__in=FINISHED_STAGE_STATUSES).exists():
+        run_finish(run=run)
+
+
+def run_counts(*, run: SyncRun) -> dict[str, int]:
+    """Records by outcome, from the rows themselves, so the counts always equal the rows."""
+    counts: Counter = Counter()
+    rows = RecordSync.objects.filter(run=run).values("status", "outcome").annotate(n=Count("id"))
+    for row in rows:
+        counts["total"] += row["n"]
+        if row["status"] == RecordStatus.FAILED:
+            counts["failed"] += row["n"]
+        elif row["status"] in OPEN_RECORD_STATUSES:
+            counts["open"] += row["n"]
+        else:
+            counts[row["outcome"] or row["status"]] += row["n"]
+    return {key: counts.get(key, 0) for key in ("total", "created", "updated", "unchanged", "deleted", "skipped",
+                                               "failed", "open")}
+
+
+def run_finish(*, run: SyncRun) -> bool:
+    """End the run with its counts and status; False when another worker already did."""
+    counts = run_counts(run=run)
+    stage_statuses = set(run.stages.values_list("status", flat=True))
+    succeeded = counts["created"] + counts["updated"] + counts["unchanged"] + counts["deleted"]
+    if StageStatus.FAILED in stage_statuses or (counts["failed"] and not succeeded):
+        status = RunStatus.FAILED
+    elif counts["failed"] or StageStatus.WARNING in stage_statuses:
+        status = RunStatus.WARNING
+    else:
+        status = RunStatus.SUCCEEDED
+    changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
+        status=status, finished_at=timezone.now(), counts=counts)
+    if changed:
+        log.info("run finished run=%s project=%s status=%s %s", run.pk, run.project.name, status,
+                 " ".join(f"{k}={v}" for k, v in counts.items()))
+    return bool(changed)
+
+
+def run_cancel(*, run: SyncRun, reason: str = "cancelled") -> bool:
+    """Stop a run: open records are skipped, stages not yet ended are cancelled, cursors stay where they were."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
+            status=RunStatus.CANCELLED, finished_at=now, message=reason)
+        if not changed:
+            return False
+        run.stages.exclude(status__in=FINISHED_STAGE_STATUSES).update(status=StageStatus.CANCELLED, finished_at=now)
+        RecordSync.objects.filter(run=run, status__in=OPEN_RECORD_STATUSES).update(
+            status=RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, finished_at=now,
+            error_type="cancelled", error_message=reason)
+        SyncRun.objects.filter(pk=run.pk).update(counts=run_counts(run=run))
+    log.info("run cancelled run=%s project=%s reason=%s", run.pk, run.project.name, reason)
+    return True
+
+
+def run_progress(*, run: SyncRun) -> list[dict]:
+    """Per stage: its state and its records by status, for progress displays."""
+    by_stage: dict[int, Counter] = {}
+    rows = RecordSync.objects.filter(run=run).values("stage_id", "status").annotate(n=Count("id"))
+    for row in rows:
+        by_stage.setdefault(row["stage_id"], Counter())[row["status"]] = row["n"]
+    progress = []
+    for stage in run.stages.select_related("entity_map").order_by("order"):
+        statuses = by_stage.get(stage.pk, Counter())
+        progress.append({
+            "entity_map": stage.entity_map.name,
+            "status": stage.status,
+            "read": stage.records_read,
+            "ineligible": stage.records_ineligible,
+            "records": sum(statuses.values()),
+            "done": sum(n for s, n in statuses.items() if s not in OPEN_RECORD_STATUSES),
+            "failed": statuses.get(RecordStatus.FAILED, 0),
+            "by_status": dict(statuses),
+            "started_at": stage.started_at,
+            "finished_at": stage.finished_at,
+        })
+    return progress
+
+
+def active_bulk_run(*, project: Project) -> SyncRun | None:
+    return SyncRun.objects.filter(project=project, is_bulk=True, status__in=ACTIVE_RUN_STATUSES).first()
+
+
+def open_records_exist(*, stage: SyncStage) -> bool:
+    return RecordSync.objects.filter(stage=stage, status__in=OPEN_RECORD_STATUSES).exists()
+
+
+def failed_records_exist(*, stage: SyncStage) -> bool:
+    return RecordSync.objects.filter(Q(stage=stage) & Q(status=RecordStatus.FAILED)).exists()

@@ -1,0 +1,76 @@
+"""Stages: one entity map within a run. Start it (plan or queue its rows), end it when no record is open."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from integration.models import ChangeCursor, RecordStatus, RecordSync, RunStatus, StageStatus, SyncRun, SyncStage
+from integration.queueing import enqueue_each
+from integration.services import runs
+
+log = logging.getLogger(__name__)
+
+SYNC_RECORD_TASK = "p2c.sync_record"
+
+
+class PlanningFailed(Exception):
+    """The stage could not read its source (unreachable, refused, misconfigured); the run goes on without it."""
+
+
+def stage_start(*, stage_id: int) -> None:
+    """Plan a pending stage (read its changes and queue one task per record), exactly once."""
+    now = timezone.now()
+    if not SyncStage.objects.filter(pk=stage_id, status=StageStatus.PENDING).update(
+            status=StageStatus.PLANNING, started_at=now, heartbeat_at=now):
+        return
+    stage = SyncStage.objects.select_related("run__project", "entity_map").get(pk=stage_id)
+    run = stage.run
+    if run.status == RunStatus.CANCELLED:
+        return
+    SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING, started_at=now)
+    if stage.reads_source:
+        from integration.services.planning import stage_plan
+
+        try:
+            stage_plan(stage=stage)
+        except PlanningFailed as exc:
+            stage_fail(stage=stage, message=str(exc))
+            return
+    else:
+        with transaction.atomic():
+            ids = list(RecordSync.objects.filter(stage=stage, status=RecordStatus.PENDING).values_list("id", flat=True))
+            RecordSync.objects.filter(pk__in=ids).update(queued_at=now)
+            enqueue_each(SYNC_RECORD_TASK, ids)
+    SyncStage.objects.filter(pk=stage.pk, status=StageStatus.PLANNING).update(
+        status=StageStatus.RUNNING, planned_at=timezone.now())
+    stage_finish_if_done(stage=stage)
+
+
+def stage_fail(*, stage: SyncStage, message: str) -> None:
+    """The stage could not read its changes: it fails, its cursor stays, the run moves on."""
+    if SyncStage.objects.filter(pk=stage.pk, status=StageStatus.PLANNING).update(
+            status=StageStatus.FAILED, finished_at=timezone.now(), message=message[:4000]):
+        log.warning("stage failed run=%s entity_map=%s: %s", stage.run_id, stage.entity_map.name, message)
+        runs.run_continue(run=stage.run)
+
+
+def stage_finish_if_done(*, stage: SyncStage) -> bool:
+    """End the stage when none of its records is open; move its cursor; go on with the run."""
+    if runs.open_records_exist(stage=stage):
+        return False
+    status = StageStatus.WARNING if runs.failed_records_exist(stage=stage) else StageStatus.SUCCEEDED
+    with transaction.atomic():
+        if not SyncStage.objects.filter(pk=stage.pk, status=StageStatus.RUNNING).update(
+                status=status, finished_at=timezone.now()):
+            return False
+        stage.refresh_from_db(fields=["next_cursor", "status"])
+        if stage.reads_source:
+            # The cursor moves only now that every record read from it has an outcome (failed ones stay
+            # retriable from the run), so nothing between two runs is ever skipped.
+            ChangeCursor.objects.update_or_create(entity_map=stage.entity_map, defaults={"value": stage.next_cursor})
+    log.info("stage finished run=%s entity_map=%s status=%s", stage.run_id, stage.entity_map.name, status)
+    runs.run_continue(run=stage.run)
+    return True
