@@ -11,7 +11,7 @@ import enum
 import hashlib
 import json
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -143,6 +143,9 @@ class MapDefinition:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.source_key_fields or not self.destination_key_fields:
             raise ValueError(f"{self.name}: source and destination key fields are required")
+        destinations = [rule.destination for rule in self.fields]
+        if len(set(destinations)) != len(destinations):
+            raise ValueError(f"{self.name}: a destination field is mapped twice")
 
 
 @dataclass(frozen=True)
@@ -400,15 +403,3 @@ def record_hash(record: Mapping) -> str:
     data = {name: value for name, value in record.items()
             if "@" not in name and name.casefold() not in _VERSION_FIELDS}
     return payload_hash(data)
-
-
-def link_attributes(definitions: Iterable[MapDefinition]) -> dict[str, set[str]]:
-    """For each entity map name: the link attributes that the definitions' lookups read."""
-    needed: dict[str, set[str]] = {}
-    for definition in definitions:
-        for rule in definition.fields:
-            returns = rule.options.get("lookup", {}).get("return", "")
-            if returns.startswith("attributes."):
-                for name in rule.options["lookup"]["entity_maps"]:
-                    needed.setdefault(name, set()).add(returns.split(".", 1)[1])
-    return needed

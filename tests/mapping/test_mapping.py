@@ -14,7 +14,6 @@ from integration.mapping import (
     MissingLink,
     destination_key_text,
     ineligibility,
-    link_attributes,
     map_record,
     payload_hash,
     record_hash,
@@ -39,7 +38,7 @@ def mapping_error(*rules: FieldRule, resolver: DictResolver | None = None, **rec
     return caught.value
 
 
-# --- copy, constant, default, truncation, required: and their order ----------------------------------------------
+# --- copy, constant, default, truncation, required: and their order ------------------------------------------------
 
 def test_copy_takes_the_source_field():
     assert mapped(FieldRule("Name", "name"), name="Contoso")["Name"] == "Contoso"
@@ -95,7 +94,7 @@ def test_a_required_blank_value_names_the_record_and_field():
     assert (error.record_key, error.field, error.reason) == ("T1", "CustomerAccount", "is required but blank")
 
 
-# --- value maps --------------------------------------------------------------------------------------------------
+# --- value maps ----------------------------------------------------------------------------------------------------
 
 COUNTRIES = {"": "USA", "United States": "USA", "US": "USA", "Germany": "DEU", "DE": "DEU"}
 
@@ -143,7 +142,7 @@ def test_value_map_keys_match_booleans_and_numbers_by_their_text():
     assert mapped(rule, flag=1)["Flag"] == "one"
 
 
-# --- lookups -----------------------------------------------------------------------------------------------------
+# --- lookups -------------------------------------------------------------------------------------------------------
 
 def account_resolver() -> DictResolver:
     resolver = DictResolver()
@@ -155,9 +154,10 @@ def account_resolver() -> DictResolver:
     return resolver
 
 
-def lookup(returns: str, *, maps=("Accounts",), match="source_id", when_missing="wait", source="parent") -> FieldRule:
+def lookup(returns: str, *, maps=("Accounts",), match="source_id", when_missing="wait", source="parent",
+           destination="Target") -> FieldRule:
     options = {"entity_maps": list(maps), "match": match, "return": returns, "when_missing": when_missing}
-    return FieldRule("Target", source, ("lookup",), options={"lookup": options})
+    return FieldRule(destination, source, ("lookup",), options={"lookup": options})
 
 
 @pytest.mark.parametrize(("returns", "expected"), [
@@ -217,7 +217,7 @@ def test_the_first_missing_link_in_field_order_decides():
     assert (caught.value.field, caught.value.when_missing) == ("Target", "skip")
 
 
-# --- reference data and legal entities ---------------------------------------------------------------------------
+# --- reference data and legal entities -----------------------------------------------------------------------------
 
 def currency(system="source") -> FieldRule:
     options = {"system": system, "entity_set": "transactioncurrencies", "match_field": "transactioncurrencyid",
@@ -269,7 +269,7 @@ def test_no_organization_mapping_is_an_error_naming_the_business_unit():
     assert str(error) == "T1: dataAreaId: no organization mapping for business unit bu-x"
 
 
-# --- format ------------------------------------------------------------------------------------------------------
+# --- format --------------------------------------------------------------------------------------------------------
 
 def test_format_wraps_the_current_value():
     rule = FieldRule("defaultuomid@odata.bind", "uom", ("format",), options={"format": {"template": "/uoms({value})"}})
@@ -287,7 +287,7 @@ def test_format_of_a_blank_value_is_blank():
     assert mapped(rule, uom="")["Bind"] == "x"
 
 
-# --- conversions -------------------------------------------------------------------------------------------------
+# --- conversions ---------------------------------------------------------------------------------------------------
 
 def converted(to: str, value, places=None):
     options = {"to": to} if places is None else {"to": to, "places": places}
@@ -349,7 +349,7 @@ def test_a_blank_value_is_not_converted():
     assert converted("decimal", "") is None
 
 
-# --- payload and keys ---------------------------------------------------------------------------------------------
+# --- payload and keys ----------------------------------------------------------------------------------------------
 
 def test_a_blank_odata_bind_is_left_out_of_the_payload():
     rule = FieldRule("transactioncurrencyid@odata.bind", "currency", ("format",),
@@ -461,7 +461,7 @@ def test_every_condition_must_hold_and_the_first_failure_is_given():
     assert ineligibility(definition_, {"statecode": 1, "only_external": False}) == "only_external is False, not true"
 
 
-# --- malformed definitions are refused when built -----------------------------------------------------------------
+# --- malformed definitions are refused when built ------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"transforms": ("uppercase",)}, "unknown transform 'uppercase'"),
@@ -488,12 +488,17 @@ def test_an_unknown_condition_op_is_refused():
         Condition("name", "like", "x")
 
 
+def test_a_destination_field_mapped_twice_is_refused():
+    with pytest.raises(ValueError, match="mapped twice"):
+        MapDefinition("X", ("id",), "", ("k",), (FieldRule("k", "a"), FieldRule("k", "b")))
+
+
 def test_a_definition_needs_keys():
     with pytest.raises(ValueError, match="key fields are required"):
         MapDefinition("X", (), "", ("k",), ())
 
 
-# --- errors travel ----------------------------------------------------------------------------------------------------
+# --- errors travel -------------------------------------------------------------------------------------------------
 
 def round_trip(error: Exception) -> Exception:
     return pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes, as a Celery result backend would hold
@@ -507,7 +512,7 @@ def test_mapping_errors_survive_pickling():
         (("Accounts",), "g", "wait", "C-1: AssociatedPartyNumber: g is not linked in Accounts yet")
 
 
-# --- what a definition reads and needs ----------------------------------------------------------------------------
+# --- what a definition reads and needs -----------------------------------------------------------------------------
 
 def test_source_fields_lists_every_field_read_once():
     definition_ = definition(
@@ -516,9 +521,3 @@ def test_source_fields_lists_every_field_read_once():
         conditions=(Condition("state", "eq", 1),),
     )
     assert source_fields(definition_) == ("id", "guid", "state", "first", "last")
-
-
-def test_link_attributes_collects_what_lookups_read_from_each_map():
-    definitions = [definition(lookup("attributes.PartyNumber", maps=("Accounts", "People")),
-                              lookup("destination_key.dataAreaId"))]
-    assert link_attributes(definitions) == {"Accounts": {"PartyNumber"}, "People": {"PartyNumber"}}
