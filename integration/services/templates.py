@@ -33,7 +33,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "sync_templates"
 _MAP_FIELDS = frozenset({
     "name", "direction", "source_entity_set", "source_key_fields", "source_id_field", "source_filter",
     "conditions", "change_detection", "watermark_field", "destination_entity_set", "destination_key_fields",
-    "destination_lookup_fields", "destination_id_field", "link_attributes", "propagate_deletes",
+    "destination_lookup_fields", "destination_api_key_fields", "destination_id_field", "link_attributes",
+    "propagate_deletes",
 })
 _ORG_FIELDS = ("business_unit", "legal_entity", "is_default", "exports_products")
 
@@ -70,6 +71,9 @@ def _map_definition(spec: Mapping) -> MapDefinition:
         raise TemplateError(f"{name}: unknown entity map fields {sorted(unknown)}")
     if spec.get("direction") not in Direction.values or spec.get("change_detection") not in ChangeDetection.values:
         raise TemplateError(f"{name}: invalid direction or change detection")
+    if bool(spec.get("destination_lookup_fields")) != bool(spec.get("destination_api_key_fields")):
+        raise TemplateError(f"{name}: lookup fields find a record whose own key is server-generated; "
+                            "give both destination_lookup_fields and destination_api_key_fields")
     try:
         return definition(name=name, source_key_fields=spec["source_key_fields"],
                           source_id_field=spec.get("source_id_field", ""),

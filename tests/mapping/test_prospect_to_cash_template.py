@@ -297,6 +297,8 @@ def test_contact_persons_are_found_by_company_and_contact_number():
     """The F&O key (ContactPersonPartyNumber) is server-generated, so lookup fields find existing rows."""
     assert DEFINITIONS["Contacts"].destination_key_fields == ("dataAreaId", "ContactPersonId")
     assert SPECS["Contacts"]["destination_lookup_fields"] == ["dataAreaId", "ContactPersonId"]
+    assert SPECS["Contacts"]["destination_api_key_fields"] == [
+        "dataAreaId", "ContactPersonPartyNumber", "AssociatedPartyNumber"]
 
 
 def test_a_contact_waits_for_its_parent_account():
@@ -414,6 +416,7 @@ def test_quote_lines_are_found_by_quotation_and_sequence_number():
     fields = ("dataAreaId", "SalesQuotationNumber", "LineCreationSequenceNumber")
     assert DEFINITIONS["Quote lines"].destination_key_fields == fields
     assert tuple(SPECS["Quote lines"]["destination_lookup_fields"]) == fields
+    assert SPECS["Quote lines"]["destination_api_key_fields"] == ["dataAreaId", "InventoryLotId"]
 
 
 def test_a_line_of_a_quote_that_was_not_synced_is_skipped():

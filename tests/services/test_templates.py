@@ -65,6 +65,7 @@ def test_loading_creates_the_entity_maps_in_order_with_their_settings(sales, fin
             accounts.destination_key_fields, accounts.link_attributes, accounts.conditions) == (
         "sales_to_finops", "accounts", "CustomersV3", "change_tracking", ["accountnumber"], "accountid",
         ["dataAreaId", "CustomerAccount"], ["PartyNumber"], [{"field": "accountnumber", "op": "not_blank"}])
+    assert maps[2].destination_api_key_fields == ["dataAreaId", "ContactPersonPartyNumber", "AssociatedPartyNumber"]
     assert maps[0].source_filter == "dataAreaId eq '{product_company}'"
     assert maps[0].destination_id_field == "productid"
 
@@ -227,6 +228,7 @@ def broken(change) -> dict:
     (lambda maps: maps["Accounts"]["field_maps"][0].update(colour="blue"), "unexpected keyword argument 'colour'"),
     (lambda maps: maps["Accounts"].pop("source_key_fields"), "Accounts: missing 'source_key_fields'"),
     (lambda maps: maps["Quotes"].update(name="Accounts"), "entity map names must be unique"),
+    (lambda maps: maps["Contacts"].pop("destination_api_key_fields"), "Contacts: lookup fields find a record"),
 ])
 def test_a_faulty_template_is_refused_naming_the_fault(change, message):
     with pytest.raises(TemplateError, match=message):
