@@ -98,7 +98,8 @@ class EmulatorApp:
         try:
             claims = self.identity.authenticate(request.headers.get("Authorization"))
             if not self.audience_ok(claims["aud"]):
-                raise AuthError("audience", f"The token's audience '{claims['aud']}' is not this environment.")
+                raise AuthError("audience", f"The token's audience '{claims['aud']}' is not this environment.",
+                                claims.get("tid"))
         except AuthError as exc:
             self.stats.count("unauthorized")
             response = self.unauthorized(exc)

@@ -28,12 +28,14 @@ _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 class AuthError(Exception):
-    """A request's bearer token is missing or not acceptable; `reason` says which check failed."""
+    """A request's bearer token is missing or not acceptable; `reason` says which check failed, and `tenant` is the
+    token's tenant id when the token is ours (an API's 401 challenge names it)."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: str, message: str, tenant: str | None = None):
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.tenant = tenant
 
 
 @dataclass
@@ -184,11 +186,13 @@ class Identity:
             claims = jwt.decode(token.strip(), self._signing_key, algorithms=["HS256"],
                                 options={"verify_aud": False, "require": ["exp", "aud"]})
         except jwt.ExpiredSignatureError:
-            raise AuthError("expired", "The access token has expired.") from None
+            expired = jwt.decode(token.strip(), self._signing_key, algorithms=["HS256"],
+                                 options={"verify_aud": False, "verify_exp": False})
+            raise AuthError("expired", "The access token has expired.", expired.get("tid")) from None
         except jwt.PyJWTError:
             raise AuthError("invalid", "The access token is not valid.") from None
         if claims.get("p2c_iat", 0) <= self._revoked_before:
-            raise AuthError("revoked", "The access token has been revoked.")
+            raise AuthError("revoked", "The access token has been revoked.", claims.get("tid"))
         return claims
 
 

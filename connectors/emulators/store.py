@@ -127,6 +127,10 @@ class Table:
         deleted = [key for stamp, key in self._tombstones if stamp > version]
         return changed, deleted
 
+    def deletions_since(self, version: int) -> list[tuple[int, tuple]]:
+        """(version of the delete, key) of rows deleted after `version`, oldest first: for paging a delta."""
+        return [(stamp, key) for stamp, key in self._tombstones if stamp > version]
+
     def clear(self) -> None:
         self._rows.clear()
         self._tombstones.clear()
