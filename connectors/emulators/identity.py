@@ -140,7 +140,9 @@ class Identity:
     def _check_assertion(self, assertion: str, token_endpoint: str) -> Response | None:
         try:
             header = jwt.get_unverified_header(assertion)
-            key = self._certificates.get(header.get("x5t#S256") or header.get("x5t") or "")
+            # msal sends the thumbprint base64url-encoded with its "=" padding; Entra accepts it either way.
+            thumbprint = str(header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
+            key = self._certificates.get(thumbprint)
             if key is None:
                 return _error(401, "invalid_client", 700027, "The certificate with identifier used to sign the "
                               "client assertion is not registered on application.")
