@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -108,6 +109,8 @@ def _execute(operation: BatchOperation, api_root: str, created: dict[str, str], 
     headers = _part_headers(response)
     if outcome.entity_url and response.status == 204 and response.header("OData-EntityId"):
         headers.insert(1, ("Location", outcome.entity_url))
+    if response.status >= 400:
+        headers.insert(0, ("REQ_ID", str(uuid.uuid4())))
     if operation.content_id is not None and outcome.entity_url and response.status < 400:
         created[operation.content_id] = outcome.entity_url
     return OperationResult(response.status, headers, response.body, operation.content_id)
