@@ -10,7 +10,6 @@ from connectors.emulators.finops import api, batch
 from connectors.emulators.finops import seed as seeding
 from connectors.emulators.finops.entities import TABLES
 from connectors.emulators.finops.errors import ODATA_VERSION, error_response
-from connectors.emulators.finops.reads import Cursors
 from connectors.emulators.identity import AuthError
 from connectors.emulators.protection import Rejection
 from connectors.emulators.server import Request, Response, empty_response
@@ -24,7 +23,6 @@ class FinOpsEmulator(EmulatorApp):
 
     def __init__(self, *, default_company: str = "usmf", **kwargs) -> None:
         self.default_company = default_company.lower()
-        self.cursors = Cursors()
         self.numbers: dict[tuple[str, str | None], int] = {}
         super().__init__(**kwargs)
 
@@ -36,7 +34,6 @@ class FinOpsEmulator(EmulatorApp):
                     self.store.table(spec.name, spec.key, dict(spec.unique), dict(spec.multi))
             self.store.clear()
             self.numbers.clear()
-            self.cursors.clear()
             seeding.reference_data(self)
 
     def seed(self, counts: dict[str, int], seed_value: int) -> dict[str, int]:

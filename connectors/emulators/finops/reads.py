@@ -1,23 +1,20 @@
 """GET on collections, single entities, `$count` and navigation properties, with F&O's server-driven paging.
 
 Pages hold at most 10,000 rows (reference 2.3) and link to the next one with `$skip` (and `$top` when the
-client gave one), keeping every other option such as `cross-company=true`. Rows come in key order unless
-`$orderby` says otherwise. The emulator remembers where each nextLink it handed out stopped, so following
-the links seeks instead of re-skipping, and a row written behind the reader is never returned twice.
-Assumption: `Prefer: odata.maxpagesize=N` below 10,000 is honoured and echoed in Preference-Applied.
+client gave one), keeping every other option such as `cross-company=true`; see `paging` for the cursor the
+links also carry. Rows come in key order unless `$orderby` says otherwise; a page is a seek over the ordered
+table, never a sort or copy of it. Assumption: `Prefer: odata.maxpagesize=N` below 10,000 is honoured and
+echoed in Preference-Applied.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_plus
 
-from connectors.emulators.finops import render
+from connectors.emulators.finops import paging, render
 from connectors.emulators.finops.errors import CONTENT_TYPE, ODATA_VERSION, BadRequest
 from connectors.emulators.finops.expand import Expansion, expanded, parse_expand
 from connectors.emulators.finops.schema import COMPANY, EntitySet
@@ -30,29 +27,6 @@ if TYPE_CHECKING:
 
 MAX_PAGE_SIZE = 10_000
 Row = Mapping[str, object]
-_CURSORS_KEPT = 512
-
-
-class Cursors:
-    """Where the pages behind recently issued nextLinks ended: (path, query) -> the last row's table key."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ends: OrderedDict[tuple[str, str], tuple] = OrderedDict()
-
-    def get(self, path: str, query: str) -> tuple | None:
-        with self._lock:
-            return self._ends.get((path, query))
-
-    def put(self, path: str, query: str, key: tuple) -> None:
-        with self._lock:
-            self._ends[(path, query)] = key
-            while len(self._ends) > _CURSORS_KEPT:
-                self._ends.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._ends.clear()
 
 
 @dataclass
@@ -100,18 +74,22 @@ def read_collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request
     page_size, applied = _page_size(request)
     top = options.top
     limit = page_size if top is None else min(page_size, top)
-    seekable = source is None  # only whole entity sets remember where their pages ended
+    seekable = source is None  # a navigation's rows are few; only whole entity sets page by cursor
     source = source or (lambda after: scoped_rows(app, entity_set, company, after))
+    key_of = app.store.tables[entity_set.table.name].key_of
+    cursor = paging.decode(options.params.get(paging.CURSOR), len(entity_set.table.key), len(options.orderby))
+    cursor = cursor if seekable else None
     with app.store.lock:
         if options.orderby:
             matching = order_rows((row for row in source(None) if query.match(row)), options.orderby,
                                   entity_set.properties)
-            start = options.skip or 0
+            start = (paging.ordered_position(matching, cursor, options.orderby, entity_set.properties, key_of)
+                     if cursor else options.skip or 0)
             page, more = matching[start:start + limit], len(matching) > start + limit
             total = len(matching) if options.count else None
         else:
-            after = app.cursors.get(request.raw_path, request.query_string) if seekable else None
-            page, more = _seek(source(after), query.match, 0 if after else options.skip or 0, limit)
+            page, more = _seek(source(cursor.key if cursor else None), query.match,
+                               0 if cursor else options.skip or 0, limit)
             total = sum(1 for row in source(None) if query.match(row)) if options.count else None
         children = [expanded(app, entity_set, row, query.expansions) for row in page]
     payload: dict[str, object] = {
@@ -121,11 +99,11 @@ def read_collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request
         payload["@odata.count"] = total
     payload["value"] = [{**render.entity(entity_set, row, options.select), **extra}
                         for row, extra in zip(page, children, strict=True)]
-    served = (options.skip or 0) + len(page)
     if more and (top is None or top > len(page)):
-        next_query = _next_query(request.query_string, served, None if top is None else top - len(page))
-        if seekable and not options.orderby:
-            app.cursors.put(request.raw_path, next_query, app.store.tables[entity_set.table.name].key_of(page[-1]))
+        last = page[-1]
+        end = paging.Cursor(key_of(last), tuple(last[name] for name, _ in options.orderby)) if seekable else None
+        next_query = paging.next_query(request.query_string, (options.skip or 0) + len(page),
+                                       None if top is None else top - len(page), end)
         payload["@odata.nextLink"] = f"{app.origin}{request.raw_path}?{next_query}"
     headers = [ODATA_VERSION] + ([("Preference-Applied", f"odata.maxpagesize={applied}")] if applied else [])
     return _json(200, payload, headers)
@@ -173,16 +151,6 @@ def _page_size(request: Request) -> tuple[int, int | None]:
             if 0 < size < MAX_PAGE_SIZE:
                 return size, size
     return MAX_PAGE_SIZE, None
-
-
-def _next_query(query_string: str, skip: int, top: int | None) -> str:
-    """The request's own query string (as sent) with `$skip` (and `$top`) moved on; nothing else changes."""
-    kept = [pair for pair in query_string.split("&")
-            if pair and unquote_plus(pair.partition("=")[0]) not in ("$skip", "$top")]
-    kept.append(f"$skip={skip}")
-    if top is not None:
-        kept.append(f"$top={top}")
-    return "&".join(kept)
 
 
 def _json(status: int, payload: object, headers: list[tuple[str, str]]) -> Response:

@@ -58,8 +58,9 @@ class FinOpsClient:
 
 @pytest.fixture
 def fo(finops) -> FinOpsClient:
-    """The F&O emulator, reset, behind a client that sends F&O's usual headers with an msal token."""
-    return FinOpsClient(finops)
+    """The F&O emulator, reset, behind a client that sends F&O's usual headers with an msal token. The client has
+    its own msal app, so a test that revokes tokens leaves the next one a fresh token."""
+    return FinOpsClient(EmulatorHandle(finops.emulator))
 
 
 def infolog(response: requests.Response) -> str:

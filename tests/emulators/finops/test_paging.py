@@ -13,8 +13,8 @@ def test_large_set_pages_by_10000_with_skip_links_that_keep_cross_company(fo):
     fo.handle.seed(CustomersV3=25_001)
     first = fo.get("CustomersV3?cross-company=true&$select=dataAreaId,CustomerAccount").json()
     assert len(first["value"]) == 10_000
-    assert first["@odata.nextLink"] == (f"{fo.api}CustomersV3?cross-company=true&$select=dataAreaId,CustomerAccount"
-                                        "&$skip=10000")
+    assert first["@odata.nextLink"].startswith(f"{fo.api}CustomersV3?cross-company=true"
+                                               "&$select=dataAreaId,CustomerAccount&$skip=10000&emulator-cursor=")
     rows = fo.all_pages("CustomersV3?cross-company=true&$select=dataAreaId,CustomerAccount")
     keys = [(row["dataAreaId"], row["CustomerAccount"]) for row in rows]
     assert len(keys) == 25_001
@@ -35,8 +35,8 @@ def test_maxpagesize_below_10000_is_honoured_and_echoed(fo):
     assert response.headers["Preference-Applied"] == "odata.maxpagesize=3"
     body = response.json()
     assert len(body["value"]) == 3
-    assert _query(body["@odata.nextLink"]) == [("cross-company", "true"), ("$filter", "CustomerGroupId ne '99'"),
-                                               ("$skip", "3")]
+    assert _query(body["@odata.nextLink"])[:3] == [("cross-company", "true"),
+                                                   ("$filter", "CustomerGroupId ne '99'"), ("$skip", "3")]
     big = fo.get("CustomersV3", Prefer="odata.maxpagesize=50000")
     assert "Preference-Applied" not in big.headers
 
@@ -53,7 +53,7 @@ def test_top_larger_than_a_page_carries_the_remainder_in_the_link(fo):
             assert dict(_query(url))["cross-company"] == "true"
     assert pages == [5, 5, 2]
     second = fo.get("CustomersV3?$top=12&cross-company=true&$count=true", Prefer="odata.maxpagesize=5").json()
-    assert _query(second["@odata.nextLink"])[-2:] == [("$skip", "5"), ("$top", "7")]
+    assert _query(second["@odata.nextLink"])[2:4] == [("$skip", "5"), ("$top", "7")]
 
 
 def test_orderby_pages_in_its_own_order(fo):
@@ -65,6 +65,16 @@ def test_orderby_pages_in_its_own_order(fo):
     assert [name for name, _ in names] == sorted((name for name, _ in names), reverse=True)
 
 
+def test_a_skip_url_built_by_the_client_is_positional(fo):
+    for n in range(10, 20):
+        fo.customer(f"C-{n}")
+    link = fo.get("CustomersV3?$select=CustomerAccount", Prefer="odata.maxpagesize=5").json()["@odata.nextLink"]
+    assert urlsplit(link).query.split("&")[:2] == ["$select=CustomerAccount", "$skip=5"]
+    fo.customer("C-00")  # sorts first, so every later position moves by one
+    by_skip = fo.get("CustomersV3?$select=CustomerAccount&$skip=5", Prefer="odata.maxpagesize=5").json()
+    assert [row["CustomerAccount"] for row in by_skip["value"]] == ["C-14", "C-15", "C-16", "C-17", "C-18"]
+
+
 def test_a_row_created_behind_the_reader_is_not_returned_twice(fo):
     for n in range(10, 20):
         fo.customer(f"C-{n}")
@@ -73,3 +83,14 @@ def test_a_row_created_behind_the_reader_is_not_returned_twice(fo):
     second = fo.get(first["@odata.nextLink"], Prefer="odata.maxpagesize=5").json()
     seen = [row["CustomerAccount"] for row in first["value"] + second["value"]]
     assert seen == [f"C-{n}" for n in range(10, 20)]
+
+
+def test_orderby_links_also_continue_after_the_last_row_served(fo):
+    for n, name in enumerate("acegikmoqs"):
+        fo.customer(f"C-{n}", OrganizationName=name)
+    first = fo.get("CustomersV3?$orderby=OrganizationName&$select=OrganizationName",
+                   Prefer="odata.maxpagesize=4").json()
+    fo.customer("C-X", OrganizationName="b")  # sorts into the page already read
+    rest = fo.all_pages(first["@odata.nextLink"], Prefer="odata.maxpagesize=4")
+    names = [row["OrganizationName"] for row in first["value"] + rest]
+    assert names == list("acegikmoqs")
