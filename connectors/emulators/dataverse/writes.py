@@ -53,6 +53,7 @@ class Writer:
         with self.records.store.transaction():
             values = parse_body(entity_set, body, creating=True, records=self.records, api_url=api_url,
                                 references=references)
+            self._check_line_product(entity_set, values)
             now = to_utc_text(datetime.now(UTC))
             body_id = values.pop(entity_set.key, None)
             url_id = key.record_id if key is not None else None
@@ -75,6 +76,7 @@ class Writer:
             values = parse_body(entity_set, body, creating=False, records=self.records, api_url=api_url,
                                 references=references)
             values.pop(entity_set.key, None)
+            self._check_line_product(entity_set, values)
             if key is not None and key.index is not None:
                 for column in entity_set.alternate_keys[key.index]:
                     values.pop(column, None)
@@ -122,6 +124,18 @@ class Writer:
         if entity_set.name == "products":
             values.setdefault("productstructure", 1)
             values.setdefault("quantitydecimal", 0)
+
+    def _check_line_product(self, entity_set: EntitySet, values: dict[str, object]) -> None:
+        """A quote, order or invoice line can use only a published (Active) product, never a Draft one."""
+        product_id = values.get("_productid_value")
+        if entity_set.name not in LINE_SETS or product_id is None:
+            return
+        product = self.records.get("products", product_id)
+        if product is not None and product.get("statecode") != 0:
+            state = ENTITY_SETS["products"].states[product.get("statecode")].label
+            # Assumption: the code and wording; the rule itself is Dynamics 365 Sales' (publish before use).
+            raise errors.invalid_argument(f"The product '{product.get('name')}' is in the {state} state. Only "
+                                          "active products can be added to a quote, order or invoice.")
 
     def _store(self, entity_set: EntitySet, row: Row, write) -> Row:
         try:

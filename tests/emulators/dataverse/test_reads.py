@@ -190,3 +190,10 @@ def test_who_am_i_and_service_document(dv):
     metadata = dv.get("$metadata")
     assert metadata.headers["Content-Type"] == "application/xml"
     assert b'<EntitySet Name="accounts"' in metadata.content
+
+
+def test_modifiedon_watermark_filter_with_an_unquoted_datetime(dv, accounts):
+    stamp = dv.get(f"accounts({accounts[0]['accountid']})?$select=modifiedon").json()["modifiedon"]
+    later = dv.get(f"accounts?$select=name&$filter=modifiedon ge {stamp}&$orderby=modifiedon,accountid").json()
+    assert len(later["value"]) == 4
+    assert dv.get("accounts?$select=name&$filter=modifiedon gt 2099-01-01T00:00:00Z").json()["value"] == []

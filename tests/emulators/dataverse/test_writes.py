@@ -269,3 +269,33 @@ def test_malformed_json_body_is_400_not_a_stack_trace(dv):
     assert response.status_code == 400
     assert error_of(response)["code"] == "0x80048d19"
     assert dv.post("accounts", {"name": "still serving"}).status_code == 204
+
+
+def test_lines_refuse_draft_products_until_they_are_published(dv):
+    quote = dv.create("quotes", {"name": "Q"})
+    draft = dv.create("products", {"name": "Fresh", "productnumber": "F-1", "price": 5})
+    line = {"quoteid@odata.bind": f"/quotes({quote['quoteid']})", "quantity": 1,
+            "productid@odata.bind": f"/products({draft['productid']})"}
+    refused = dv.post("quotedetails", line)
+    assert refused.status_code == 400
+    assert error_of(refused) == {"code": "0x80040203", "message": "The product 'Fresh' is in the Draft state. Only "
+                                 "active products can be added to a quote, order or invoice."}
+    dv.patch(f"products({draft['productid']})", {"statecode": 0})
+    assert dv.post("quotedetails", line).status_code == 204
+
+
+def test_a_quote_customer_is_bound_through_the_typed_navigation_property(dv):
+    contact = dv.create("contacts", {"lastname": "Buyer", "msdynce_isactivecustomer": True})
+    quote = dv.create("quotes?$select=_customerid_value",
+                      {"name": "For a person", "customerid_contact@odata.bind": f"/contacts({contact['contactid']})"})
+    assert quote["_customerid_value"] == contact["contactid"]
+    annotated = dv.get(f"quotes({quote['quoteid']})?$select=_customerid_value",
+                       Prefer='odata.include-annotations="Microsoft.Dynamics.CRM.*"').json()
+    assert annotated["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "contact"
+    assert annotated["_customerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == "customerid_contact"
+
+
+def test_if_none_match_null_on_a_write_is_no_condition(dv):
+    dv.patch("accounts(accountnumber='N-1')", {"name": "one"})
+    response = dv.patch("accounts(accountnumber='N-1')", {"name": "two"}, **{"If-None-Match": "null"})
+    assert response.status_code == 204
