@@ -10,6 +10,7 @@ Usage: `read = client.delta_changes(...)`; `for changes in read: ...`; then stor
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -122,10 +123,10 @@ class DeltaRead(ChangeRead):
 class WatermarkRead(ChangeRead):
     """Rows whose `since_field` is at or after the cursor (inclusive), in (`since_field`, key) order.
 
-    A row stamped at or after the read's start belongs to the next read: it changed during this one, so this
-    read keeps a consistent snapshot and never returns a row twice (an earlier version of it was either read
-    already or is older than the cursor). The next cursor is the start minus `overlap`, so rows tied on the
-    boundary second come again; the caller recognises them by payload hash. Deletes are not seen.
+    The next cursor is this read's start on the service's clock minus `overlap`: rows written during the read,
+    or tied on the boundary second, come again next time, and the caller recognises repeats by payload hash.
+    A row written during the read can also show up twice in it (its old version, then its new one on a later
+    page): only its first appearance is returned, the next read brings the new version. Deletes are not seen.
     """
 
     def __init__(self, client: ODataClient, entity_set: str, *, key_fields: Sequence[str], since_field: str,
@@ -146,13 +147,20 @@ class WatermarkRead(ChangeRead):
             clauses.append(f"{self._since_field} ge {literal(self._since)}")
         local_start = datetime.now(UTC)
         start: datetime | None = None
+        seen: set[bytes] = set()  # 16-byte digests of the keys read so far: ~80 bytes per row
         pages = self._client.pages(self._entity_set, select=self._select, filter=" and ".join(clauses) or None,
                                    orderby=",".join([self._since_field, *self._key_fields]))
         for page in pages:
-            if start is None:
+            if start is None:  # when the first request was sent, on the service's clock if it told us
                 start = page.server_time - page.elapsed if page.server_time else local_start
-            yield [Change(_key(row, self._key_fields), row) for row in page.rows
-                   if not row.get(self._since_field) or _timestamp(row[self._since_field]) < start]
+            changes = []
+            for row in page.rows:
+                key = _key(row, self._key_fields)
+                digest = hashlib.blake2b(repr(tuple(key.values())).encode(), digest_size=16).digest()
+                if digest not in seen:
+                    seen.add(digest)
+                    changes.append(Change(key, row))
+            yield changes
         self._cursor = literal((start or local_start) - self._overlap)
 
 
