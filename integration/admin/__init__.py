@@ -1,1 +1,6 @@
-"""The Django admin for integration admins: connections, projects and their maps, links, runs and records."""
+"""The Django admin for integration admins: connections, projects and their maps, links, runs and records.
+
+Every action calls a service; nothing here decides anything about a sync.
+"""
+
+from integration.admin import connections, projects, runs  # noqa: F401 - registers the model admins

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 
 from django.conf import settings
 
 from connectors.config import Certificate, ConnectionConfig
+from connectors.errors import ConnectorError
+from connectors.factory import CLIENT_TYPES
 from integration.models import Connection
 
 
@@ -50,3 +54,35 @@ def connection_config(connection: Connection) -> ConnectionConfig:
         )
     except ValueError as exc:
         raise ConnectionMisconfigured(f"connection {connection.name}: {exc}") from None
+
+
+class ConnectionTestFailed(Exception):
+    """The connection cannot sign in or read; the message is the API's or the configuration's, never a secret."""
+
+
+# Small sets every environment has, readable by any application user that can read anything.
+TEST_ENTITY_SETS = {"dataverse": "transactioncurrencies", "finops": "Currencies"}
+
+
+def connection_test(*, connection: Connection) -> str:
+    """Get a token and read one page of a small reference set: proves the URL, the credential and the role.
+
+    A fresh client (not the engine's shared one), so a token cached by an earlier success proves nothing, and
+    with few retries, so a person waiting on the admin page hears back quickly.
+    """
+    entity_set = TEST_ENTITY_SETS[connection.system]
+    started = time.monotonic()
+    try:
+        config = dataclasses.replace(connection_config(connection), max_retries=1, max_wait=5.0)
+        client = CLIENT_TYPES[config.system](config)
+        try:
+            page = next(iter(client.pages(entity_set, options={"$top": 5})), None)
+        finally:
+            client.close()
+    except ConnectionMisconfigured as exc:
+        raise ConnectionTestFailed(str(exc)) from None
+    except ConnectorError as exc:
+        raise ConnectionTestFailed(f"{type(exc).__name__}: {exc}") from None
+    rows = len(page.rows) if page is not None else 0
+    elapsed = round((time.monotonic() - started) * 1000)
+    return f"signed in and read {rows} {entity_set} in {elapsed} ms"

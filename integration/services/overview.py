@@ -1,0 +1,97 @@
+"""Selectors for the project overview page: recent runs, what runs now, failures per entity map per day, workers.
+
+Reads only, in a handful of grouped queries whatever the number of records, so the page stays quick on a busy
+database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from integration.models import ACTIVE_RUN_STATUSES, Project, RecordStatus, RecordSync, SyncRun, WorkerHeartbeat
+from integration.services import runs
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    run: SyncRun
+    stages: list[dict]
+    done: int
+    total: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class MapFailures:
+    entity_map: str
+    entity_map_id: int
+    enabled: bool
+    per_day: list[int]  # one count per day of the window, oldest first
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_day)
+
+
+@dataclass(frozen=True)
+class ProjectOverview:
+    project: Project
+    last_runs: list[SyncRun]
+    active: list[ActiveRun]
+    failures: list[MapFailures]
+    days: list[date]
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    hostname: str
+    seen_at: datetime
+    tasks_seen: int
+    age_seconds: int
+    stale: bool
+
+
+def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | None = None) -> list[ProjectOverview]:
+    """Per project: its last runs, its runs in progress with per-stage progress, its failures per map per day."""
+    now = now or timezone.now()
+    first_day = (now - timedelta(days=days - 1)).date()
+    window = [first_day + timedelta(days=n) for n in range(days)]
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+    projects = list(Project.objects.prefetch_related("entity_maps").order_by("name"))
+    failed = (RecordSync.objects
+              .filter(status=RecordStatus.FAILED, run__created_at__gte=since)
+              .annotate(day=TruncDate("run__created_at"))
+              .values("entity_map_id", "day").annotate(n=Count("id")))
+    by_map: dict[int, dict[date, int]] = {}
+    for row in failed:
+        by_map.setdefault(row["entity_map_id"], {})[row["day"]] = row["n"]
+    overviews = []
+    for project in projects:
+        active = []
+        for run in SyncRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).order_by("created_at"):
+            stages = runs.run_progress(run=run)
+            active.append(ActiveRun(run=run, stages=stages, done=sum(s["done"] for s in stages),
+                                    total=sum(s["records"] for s in stages),
+                                    failed=sum(s["failed"] for s in stages)))
+        failures = [MapFailures(entity_map=m.name, entity_map_id=m.pk, enabled=m.enabled,
+                                per_day=[by_map.get(m.pk, {}).get(day, 0) for day in window])
+                    for m in sorted(project.entity_maps.all(), key=lambda m: (m.order, m.pk))]
+        overviews.append(ProjectOverview(project=project, last_runs=list(project.runs.all()[:runs_shown]),
+                                         active=active, failures=failures, days=window))
+    return overviews
+
+
+def workers_overview(*, stale_after_seconds: int = 180, now: datetime | None = None) -> list[WorkerState]:
+    """Workers by last heartbeat; beat asks each for one a minute, so a few minutes of silence means trouble."""
+    now = now or timezone.now()
+    states = []
+    for beat in WorkerHeartbeat.objects.order_by("-seen_at"):
+        age = max(0, int((now - beat.seen_at).total_seconds()))
+        states.append(WorkerState(hostname=beat.hostname, seen_at=beat.seen_at, tasks_seen=beat.tasks_seen,
+                                  age_seconds=age, stale=age > stale_after_seconds))
+    return states
