@@ -234,6 +234,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Start and watch sync runs, retry failed records, pause projects; Dataverse webhooks.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "integration.models.RunStatus",
+        "RecordStatusEnum": "integration.models.RecordStatus",
+        "RunModeEnum": "integration.models.SyncRun.Mode",
+        "BulkRunModeEnum": [("full", "full"), ("incremental", "incremental")],
+    },
 }
 # Dataverse webhooks present the project's shared secret as WebhookKey (?code=) or in this header (HttpHeader).
 P2C_WEBHOOK_HEADER = os.environ.get("P2C_WEBHOOK_HEADER", "x-p2c-webhook-key").strip().lower()
