@@ -8,6 +8,13 @@ from django.db.models import Q
 from integration.crypto import EncryptedTextField
 
 
+class HttpsURLField(models.URLField):
+    """A URL field whose form assumes https for a URL typed without a scheme (Microsoft's APIs are https only)."""
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
+
 class System(models.TextChoices):
     DATAVERSE = "dataverse", "Dynamics 365 Sales (Dataverse)"
     FINOPS = "finops", "Finance and Operations"
@@ -18,8 +25,8 @@ class Connection(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     system = models.CharField(max_length=20, choices=System.choices)
-    base_url = models.URLField(help_text="The environment's URL, e.g. https://contoso.crm.dynamics.com")
-    authority = models.URLField(help_text="Token authority: https://login.microsoftonline.com/<tenant id>")
+    base_url = HttpsURLField(help_text="The environment's URL, e.g. https://contoso.crm.dynamics.com")
+    authority = HttpsURLField(help_text="Token authority: https://login.microsoftonline.com/<tenant id>")
     client_id = models.CharField(max_length=200)
     client_secret = EncryptedTextField(blank=True, help_text="Stored encrypted; never shown again after saving.")
     client_secret_env = models.CharField(

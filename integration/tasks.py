@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration.queueing import enqueue
 from integration.services import records, retention, schedules, stages, sweeper
 from integration.services.workers import worker_heartbeat_record
 
@@ -17,7 +18,7 @@ def start_stage(stage_id: int) -> None:
 def sync_record(record_id: int) -> None:
     decision = records.record_sync(record_id=record_id)
     if decision.retry_in is not None:
-        sync_record.apply_async((record_id,), countdown=decision.retry_in)
+        enqueue("p2c.sync_record", record_id, countdown=decision.retry_in)
 
 
 @shared_task(name="p2c.run_scheduled_project")

@@ -125,10 +125,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 30,
         }
     )
-    # Tests talk to real worker processes, which cannot see an in-memory database.
+    # Tests talk to real worker processes, which cannot see an in-memory database; each test session (process)
+    # has its own file, so two sessions in one checkout never share one.
+    _db_file = Path(DATABASES["default"]["NAME"])
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
-        Path(DATABASES["default"]["NAME"]).with_name("test-" + Path(DATABASES["default"]["NAME"]).name)
-    )
+        _db_file.with_name(f"test-{_db_file.stem}-{os.getpid()}{_db_file.suffix}"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -161,6 +162,10 @@ REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "")
 
 TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+
+# The queue p2c's tasks go to (and workers take them from unless told otherwise with -Q).
+P2C_TASK_QUEUE = os.environ.get("P2C_TASK_QUEUE", "p2c")
+CELERY_TASK_DEFAULT_QUEUE = P2C_TASK_QUEUE
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL

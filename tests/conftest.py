@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from p2c_project.celery import app as celery_app
-from tests.support.worker import WorkerProcess
+from tests.support.worker import BeatProcess, WorkerProcess
 
 # Every test session gets its own key prefix in Redis, so it never sees another session's queues.
 TEST_KEY_PREFIX = f"p2c-test-{uuid.uuid4().hex[:8]}:"
@@ -55,6 +55,37 @@ def celery_worker(django_db_setup, django_db_blocker, embedded_redis, worker_log
         worker = WorkerProcess(key_prefix=TEST_KEY_PREFIX, log_dir=worker_log_dir).start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def own_queue(settings, django_db_setup, django_db_blocker, embedded_redis, worker_log_dir):
+    """A queue of this test's own, with a factory for workers and beat on it (stopped afterwards): for tests
+    that kill workers or lose messages without disturbing the session's shared worker."""
+    settings.P2C_TASK_QUEUE = f"p2c-{uuid.uuid4().hex[:8]}"
+    started = []
+
+    class Processes:
+        queue = settings.P2C_TASK_QUEUE
+
+        @staticmethod
+        def worker(**options) -> WorkerProcess:
+            with django_db_blocker.unblock():
+                process = WorkerProcess(key_prefix=TEST_KEY_PREFIX, log_dir=worker_log_dir,
+                                        queue=settings.P2C_TASK_QUEUE, **options)
+            started.append(process)
+            return process.start()
+
+        @staticmethod
+        def beat(**options) -> BeatProcess:
+            with django_db_blocker.unblock():
+                process = BeatProcess(key_prefix=TEST_KEY_PREFIX, log_dir=worker_log_dir,
+                                      queue=settings.P2C_TASK_QUEUE, **options)
+            started.append(process)
+            return process.start()
+
+    yield Processes
+    for process in reversed(started):
+        process.stop()
 
 
 @pytest.fixture(scope="session")

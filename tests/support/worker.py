@@ -28,24 +28,39 @@ def database_url() -> str:
     raise RuntimeError(f"no URL form for database engine {db['ENGINE']}")
 
 
-class WorkerProcess:
-    """Starts `celery worker` as a separate process; it can be killed and restarted like a real one."""
+# Short leases and staleness thresholds, so the tests see the sweeper heal lost work within seconds.
+TEST_ENGINE_ENV = {
+    "P2C_RECORD_LEASE_SECONDS": "15",
+    "P2C_QUEUED_STALE_SECONDS": "3",
+    "P2C_PLANNING_STALE_SECONDS": "15",
+    "P2C_BACKOFF_BASE_SECONDS": "1",
+    "P2C_BACKOFF_MAX_SECONDS": "4",
+}
 
-    def __init__(self, *, key_prefix: str, log_dir: Path, pool: str = "threads", concurrency: int = 4,
+
+class CeleryProcess:
+    """A `celery` command (worker or beat) as a separate process, on the test database, broker and queue; it
+    can be killed and restarted like a real one."""
+
+    kind = ""
+    ready_marker = b""
+
+    def __init__(self, *, key_prefix: str, log_dir: Path, queue: str | None = None,
                  extra_env: dict[str, str] | None = None):
         self.key_prefix = key_prefix
-        self.pool = pool
-        self.concurrency = concurrency
+        self.queue = queue or settings.P2C_TASK_QUEUE
         self.extra_env = extra_env or {}
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-        self.log_path = log_dir / f"worker-{self.name.split('@')[0]}.log"
+        self.log_path = log_dir / f"{self.kind}-{self.name.split('@')[0]}.log"
         self.process: subprocess.Popen | None = None
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env.update(TEST_ENGINE_ENV)
         env.update(
             DATABASE_URL=database_url(),
             REDIS_KEY_PREFIX=self.key_prefix,
+            P2C_TASK_QUEUE=self.queue,
             DEBUG="true",
             PYTHONUNBUFFERED="1",
         )
@@ -54,20 +69,21 @@ class WorkerProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 60.0) -> WorkerProcess:
+    def arguments(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60.0):
         log = open(self.log_path, "wb")  # noqa: SIM115 - the child writes to it for its whole life
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "p2c_project", "worker", "--pool", self.pool,
-             "--concurrency", str(self.concurrency), "--hostname", self.name, "--loglevel", "INFO",
-             "--without-mingle", "--without-gossip"],
+            [sys.executable, "-m", "celery", "-A", "p2c_project", *self.arguments()],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
             start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + timeout
-        while b" ready." not in self.log_path.read_bytes():
+        while self.ready_marker not in self.log_path.read_bytes():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start; its log:\n{self.log()}")
+                raise RuntimeError(f"{self.kind} did not start; its log:\n{self.log()}")
             time.sleep(0.1)
         return self
 
@@ -75,7 +91,7 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")[-5000:]
 
     def kill(self) -> None:
-        """SIGKILL the whole worker (main process and children), as a crash or an OOM kill would."""
+        """SIGKILL the whole process group (main process and children), as a crash or an OOM kill would."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -88,3 +104,27 @@ class WorkerProcess:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+class WorkerProcess(CeleryProcess):
+    kind = "worker"
+    ready_marker = b" ready."
+
+    def __init__(self, *, pool: str = "threads", concurrency: int = 4, **options):
+        super().__init__(**options)
+        self.pool = pool
+        self.concurrency = concurrency
+
+    def arguments(self) -> list[str]:
+        return ["worker", "--pool", self.pool, "--concurrency", str(self.concurrency), "--hostname", self.name,
+                "--queues", self.queue, "--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+
+
+class BeatProcess(CeleryProcess):
+    """celery beat with the database scheduler: project schedules and the housekeeping (the sweeper)."""
+
+    kind = "beat"
+    ready_marker = b"beat: Starting"
+
+    def arguments(self) -> list[str]:
+        return ["beat", "--loglevel", "INFO", "--schedule", str(self.log_path.with_suffix(".schedule"))]
