@@ -48,7 +48,7 @@ def _route(app: FinOpsEmulator, request: Request) -> Response:
     relative = request.path[len(app.api_root):]
     if relative in ("", "$metadata"):
         if request.method != "GET":
-            return method_not_allowed(request.method, relative or "service document", ["GET"])
+            return method_not_allowed(request.method, ["GET"])
         return _service_document(app) if not relative else _metadata(app)
     if relative == "$batch":
         raise BadRequest("A batch cannot contain another batch.")
@@ -113,7 +113,7 @@ def _navigation(app: FinOpsEmulator, entity_set: EntitySet, request: Request, me
     if navigation is None or len(segments) > 1:
         return no_route(app.origin + request.raw_path)
     if method != "GET":
-        return method_not_allowed(method, f"{entity_set.name}/{navigation.name}", ["GET"])
+        return method_not_allowed(method, ["GET"])
     target = ENTITY_SETS[navigation.target]
     with app.store.lock:
         row = writes.lookup(app, entity_set, key, company)
@@ -129,7 +129,7 @@ def _refused(entity_set: EntitySet, method: str, supported: set[str]) -> Respons
     """405 when this resource or a read-only entity set does not take the method."""
     if method in supported and method in entity_set.methods:
         return None
-    return method_not_allowed(method, entity_set.name, sorted(supported & entity_set.methods))
+    return method_not_allowed(method, sorted(supported & entity_set.methods))
 
 
 def _body(request: Request) -> object:

@@ -43,14 +43,16 @@ def _names(fields: tuple) -> tuple[str, ...]:
 
 # --- reference data -------------------------------------------------------------------------------------------
 LEGAL_ENTITY = TableSpec("CompanyInfo", "Legal entities", ("LegalEntityId",), (
-    text("LegalEntityId", 4, "Company"), text("Name", 100), text("AccountingCurrency", 3, "Accounting currency"),
+    text("LegalEntityId", 4, "Company", mandatory=True), text("Name", 100),
+    text("AccountingCurrency", 3, "Accounting currency"),
     text("AddressCountryRegionId", 10), text("LanguageId", 7, "Language"),
 ))
 CURRENCY = TableSpec("Currency", "Currencies", ("CurrencyCode",), (
-    text("CurrencyCode", 3, "Currency"), text("Name", 60), text("Symbol", 5),
+    text("CurrencyCode", 3, "Currency", mandatory=True), text("Name", 60), text("Symbol", 5),
 ))
 UNIT = TableSpec("UnitOfMeasure", "Units", ("UnitSymbol",), (
-    text("UnitSymbol", 10, "Unit"), text("UnitDescription", 60, "Description"), integer("DecimalPrecision"),
+    text("UnitSymbol", 10, "Unit", mandatory=True), text("UnitDescription", 60, "Description"),
+    integer("DecimalPrecision"),
 ))
 CUSTOMER_GROUP = TableSpec("CustGroup", "Customer groups", (COMPANY, "CustomerGroupId"), (
     _company(), text("CustomerGroupId", 10, "Customer group", mandatory=True), text("Description", 60),
@@ -250,6 +252,8 @@ ENTITY_SETS = {entity.name: entity for entity in (
               _RELEASED_V2),
     EntitySet("ReleasedProductCreationsV2", "ReleasedProductCreationV2", "EcoResReleasedProductCreationV2Entity",
               RELEASED_PRODUCT, _CREATION),
+    # Assumption: sellable products page in the released-product table's order (item number), which is product
+    # number order for every product whose item number is its product number, as the seeded ones are.
     EntitySet("SellableReleasedProducts", "SellableReleasedProduct", "EcoResSellableReleasedProductEntity",
               RELEASED_PRODUCT, _SELLABLE, key=(COMPANY, "ProductNumber"), key_index="product", methods=_READ_ONLY,
               visible=lambda row: row["IsSalesStopped"] == "No"),

@@ -68,11 +68,8 @@ def bad_request(message: str, *, query_option: bool = False) -> Response:
 
 
 def write_failed(failure: WriteFailed) -> Response:
-    return json_response(500, write_failed_body(failure), [ODATA_VERSION], content_type=CONTENT_TYPE)
-
-
-def write_failed_body(failure: WriteFailed) -> dict:
-    return body("An error has occurred.", failure.message, WRITE_EXCEPTION)
+    return json_response(500, body("An error has occurred.", failure.message, WRITE_EXCEPTION), [ODATA_VERSION],
+                         content_type=CONTENT_TYPE)
 
 
 def not_found(entity_set: str) -> Response:
@@ -83,8 +80,9 @@ def no_route(url: str) -> Response:
     return error_response(404, f"No HTTP resource was found that matches the request URI '{url}'.")
 
 
-def method_not_allowed(method: str, resource: str, allowed: list[str]) -> Response:
-    return error_response(405, f"The requested resource does not support http method '{method}'. ({resource})",
+def method_not_allowed(method: str, allowed: list[str]) -> Response:
+    """ASP.NET Web API's wording, with the methods the resource does take in Allow."""
+    return error_response(405, f"The requested resource does not support http method '{method}'.",
                           [("Allow", ", ".join(allowed))])
 
 

@@ -174,6 +174,3 @@ class EntitySet:
 
     def field(self, name: str) -> Field:
         return self.table.by_name[name]
-
-    def key_of(self, row: Mapping[str, object]) -> tuple:
-        return tuple(row[name] for name in self.keys)

@@ -87,6 +87,15 @@ def test_filter_rejects_functions_in_and_has(customers, expression):
     assert "not supported" in response.json()["error"]["innererror"]["message"]
 
 
+def test_filter_compares_dates_as_instants(fo):
+    fo.handle.seed(SalesInvoiceHeadersV2=6)
+    invoices = fo.all_pages("SalesInvoiceHeadersV2?cross-company=true&$select=InvoiceDate,InvoiceNumber")
+    middle = sorted(invoice["InvoiceDate"] for invoice in invoices)[3]
+    later = fo.get(f"SalesInvoiceHeadersV2?cross-company=true&$filter=InvoiceDate ge {middle[:10]}T00:00:00Z")
+    assert sorted(row["InvoiceNumber"] for row in later.json()["value"]) == sorted(
+        invoice["InvoiceNumber"] for invoice in invoices if invoice["InvoiceDate"] >= middle)
+
+
 def test_orderby_top_skip_and_count(customers):
     response = customers.get("CustomersV3?$orderby=CreditLimit desc&$top=2&$skip=1&$count=true")
     body = response.json()
