@@ -151,7 +151,7 @@ class ODataClient:
         response = self.transport.request("POST", self.url("$batch"), data=body, headers=headers,
                                           entity_set="$batch", accept=_is_multipart)
         responses = decode_batch(response.headers["Content-Type"], response.content)
-        return match_outcomes(sent, responses, self.profile.classify)
+        return match_outcomes(sent, responses, self.profile.classify, stopped=response.status_code >= 400)
 
 
 def _is_multipart(response: requests.Response) -> bool:

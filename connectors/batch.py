@@ -60,7 +60,8 @@ class PartResponse:
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """What happened to one operation. `status` is None when the service never ran it."""
+    """What happened to one operation. `status` is None when the service sent no response for it: with an
+    error, it did not run (or its fate is unknown); without one, it ran before a failure that stopped the batch."""
 
     operation: Operation
     status: int | None
@@ -135,9 +136,16 @@ def decode_batch(content_type: str, body: bytes) -> list[PartResponse | list[Par
 
 
 def match_outcomes(parts: Sequence[Part], responses: Sequence[PartResponse | list[PartResponse]],
-                   classify: Callable[..., ConnectorError]) -> list[BatchOutcome]:
-    """One outcome per operation, in request order. Responses come in request order; a service that stopped at
-    a failure sends none for the parts after it."""
+                   classify: Callable[..., ConnectorError], *, stopped: bool = False) -> list[BatchOutcome]:
+    """One outcome per operation, in request order. Responses come in request order; a batch that `stopped` at
+    a failure sends none for the parts after it, and Dataverse sends the failure alone: then only a Content-ID
+    tells which part failed (the parts before it ran; their outcomes have no status)."""
+    if stopped and len(responses) == 1 and len(parts) > 1:
+        index = _named_part(parts, responses[0])
+        if index is None:
+            return _unattributed(parts, responses[0], classify)
+        ran = [BatchOutcome(op, None, {}, None, None) for op in operations_in(parts[:index])]
+        return ran + match_outcomes(parts[index:], responses, classify)
     outcomes: list[BatchOutcome] = []
     remaining = iter(responses)
     for part in parts:
@@ -149,6 +157,24 @@ def match_outcomes(parts: Sequence[Part], responses: Sequence[PartResponse | lis
         else:
             outcomes.append(_not_run(part, "an earlier operation of the batch failed"))
     return outcomes
+
+
+def _named_part(parts: Sequence[Part], failure: PartResponse | list[PartResponse]) -> int | None:
+    """The index of the part whose operation carries the failure's Content-ID, if it has one."""
+    content_id = (failure[0] if isinstance(failure, list) else failure).content_id
+    for index, part in enumerate(parts):
+        if content_id is not None and content_id in {op.content_id for op in operations_in([part])}:
+            return index
+    return None
+
+
+def _unattributed(parts: Sequence[Part], failure: PartResponse | list[PartResponse],
+                  classify: Callable[..., ConnectorError]) -> list[BatchOutcome]:
+    failed = failure[0] if isinstance(failure, list) else failure
+    message = classify(failed.status, failed.headers, failed.body).message
+    why = (f"the batch stopped at a failure it did not attribute to an operation (HTTP {failed.status}: "
+           f"{message}); operations before it ran, so send this one again to learn its outcome")
+    return [_not_run(op, why) for op in operations_in(parts)]
 
 
 def _changeset_outcomes(changeset: ChangeSet, response: PartResponse | list[PartResponse] | None,

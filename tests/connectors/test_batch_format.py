@@ -76,7 +76,8 @@ def test_a_batch_that_stopped_at_a_failure_leaves_the_rest_not_run():
     error = json.dumps({"error": {"code": "0x80044331", "message": "too long"}})
     body = multipart("b", [response_part("HTTP/1.1 204 No Content"),
                            response_part("HTTP/1.1 400 Bad Request", ["Content-Type: application/json"], error)])
-    outcomes = match_outcomes(parts, decode_batch("multipart/mixed; boundary=b", body.encode()), classify_dataverse)
+    decoded = decode_batch("multipart/mixed; boundary=b", body.encode())
+    outcomes = match_outcomes(parts, decoded, classify_dataverse, stopped=True)
     assert [o.status for o in outcomes] == [204, 400, None]
     assert outcomes[0].ok
     assert isinstance(outcomes[1].error, ValidationError)
@@ -115,3 +116,17 @@ def test_bare_newlines_and_quoted_boundaries_are_read_too():
     outcome = match_outcomes([op("GET", "x")], decoded, classify_dataverse)[0]
     assert outcome.status == 503
     assert isinstance(outcome.error, TransientError)
+
+
+def test_a_lone_failure_from_a_stopped_batch_is_attributed_only_when_it_can_be():
+    parts = [op("POST", "a", {}), op("POST", "b", {})]
+    error = json.dumps({"error": {"code": "0x80060892", "message": "duplicate"}})
+    body = multipart("b", [response_part("HTTP/1.1 412 Precondition Failed", ["Content-Type: application/json"],
+                                         error)]).encode()
+    unknown = match_outcomes(parts, decode_batch("multipart/mixed; boundary=b", body), classify_dataverse,
+                             stopped=True)
+    assert [type(o.error) for o in unknown] == [NotExecutedError, NotExecutedError]
+    assert "duplicate" in unknown[0].error.message
+    single = match_outcomes(parts[:1], decode_batch("multipart/mixed; boundary=b", body), classify_dataverse,
+                            stopped=True)
+    assert single[0].status == 412
