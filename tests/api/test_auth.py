@@ -1,0 +1,99 @@
+"""Who may call what: tokens and sessions; 401 without credentials, 403 without permission, revealing nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from integration.models import RecordStatus, RunStatus
+from tests.support import factories
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = [
+    ("get", "/api/projects/"),
+    ("get", "/api/projects/{project}/"),
+    ("get", "/api/projects/{project}/entity-maps/"),
+    ("get", "/api/projects/{project}/runs/"),
+    ("post", "/api/projects/{project}/runs/"),
+    ("post", "/api/projects/{project}/pause/"),
+    ("post", "/api/projects/{project}/resume/"),
+    ("get", "/api/runs/"),
+    ("get", "/api/runs/{run}/"),
+    ("get", "/api/runs/{run}/records/"),
+    ("post", "/api/runs/{run}/retry/"),
+    ("post", "/api/runs/{run}/cancel/"),
+    ("get", "/api/records/{record}/"),
+    ("post", "/api/records/retry/"),
+]
+
+
+@pytest.fixture
+def ids(project):
+    run = factories.run(project, status=RunStatus.WARNING, records=[("Accounts", RecordStatus.FAILED)])
+    return {"project": project.name, "run": run.pk, "record": run.records.get().pk}
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_no_credentials_get_401_with_a_token_challenge(anonymous, ids, method, path):
+    response = getattr(anonymous, method)(path.format(**ids), {}, format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_a_wrong_token_gets_401(ids, method, path):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    assert getattr(client, method)(path.format(**ids), {}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_no_permission_gets_403_whether_or_not_the_object_exists(nobody, ids, method, path):
+    real = getattr(nobody, method)(path.format(**ids), {}, format="json")
+    missing = getattr(nobody, method)(path.format(project="no-such-project", run=999999, record=999999), {},
+                                      format="json")
+    assert (real.status_code, missing.status_code) == (403, 403)
+    assert real.json() == missing.json()
+
+
+@pytest.mark.parametrize(("method", "path", "needs"), [
+    ("post", "/api/projects/{project}/runs/", "add_syncrun"),
+    ("post", "/api/projects/{project}/pause/", "change_project"),
+    ("post", "/api/projects/{project}/resume/", "change_project"),
+    ("post", "/api/runs/{run}/retry/", "change_syncrun"),
+    ("post", "/api/runs/{run}/cancel/", "change_syncrun"),
+    ("post", "/api/records/retry/", "change_syncrun"),
+])
+def test_readers_cannot_act(reader, ids, method, path, needs):
+    response = getattr(reader, method)(path.format(**ids), {"ids": [ids["record"]]}, format="json")
+    assert response.status_code == 403, needs
+
+
+@pytest.mark.parametrize(("perm", "path"), [
+    ("integration.view_project", "/api/projects/"),
+    ("integration.view_syncrun", "/api/runs/"),
+])
+def test_each_read_needs_its_own_view_permission(perm, path):
+    client = APIClient()
+    client.force_authenticate(factories.user("narrow", staff=False, perms=[perm]))
+    assert client.get(path).status_code == 200
+    other = "/api/runs/" if path == "/api/projects/" else "/api/projects/"
+    assert client.get(other).status_code == 403
+
+
+def test_exactly_the_named_permission_lets_a_user_start_a_run(project):
+    client = APIClient()
+    client.force_authenticate(factories.user("starter", staff=False, perms=["integration.add_syncrun"]))
+    assert client.post(f"/api/projects/{project.name}/runs/", {"mode": "full"}, format="json").status_code == 202
+
+
+def test_a_session_works_and_needs_the_csrf_token_to_write(project):
+    factories.user("browser", staff=False, perms=factories.ALL)
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(User.objects.get(username="browser"))
+    assert client.get("/api/projects/").status_code == 200
+    refused = client.post(f"/api/projects/{project.name}/pause/")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
