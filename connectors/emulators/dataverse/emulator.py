@@ -5,6 +5,7 @@ protection pipeline around this package's handlers, with Dataverse's 401, 429 an
 from __future__ import annotations
 
 import uuid
+from urllib.parse import unquote
 
 from connectors.emulators.app import EmulatorApp
 from connectors.emulators.dataverse.batch import handle_batch
@@ -42,7 +43,7 @@ class DataverseEmulator(EmulatorApp):
 
     # --- the API -----------------------------------------------------------------------------------------
     def handle_api(self, request: Request, client: str) -> Response:
-        if request.raw_path[len(self.api_root):] == "$batch":
+        if unquote(request.raw_path[len(self.api_root):]) == "$batch":
             if request.method != "POST":
                 return self.error(405, "0x80060888", "The requested resource does not support http method "
                                   f"'{request.method}'.")

@@ -44,10 +44,16 @@ class Query:
         return [name for name, _ in self.options.orderby] + [self.entity_set.key]
 
 
+UNSUPPORTED_QUERIES = ("fetchXml", "savedQuery", "userQuery")
+
+
 def parse_options(request: Request) -> QueryOptions:
     options = parse_query(request.query_string, allowed=READ_OPTIONS)
     if options.skip is not None:
         raise query_error("Skip Clause is not supported in CRM")
+    for name in UNSUPPORTED_QUERIES:
+        if name in options.params:  # refused rather than ignored, so a client never reads the wrong rows
+            raise DataverseError(501, "", f"The emulator does not support the '{name}' query parameter.")
     return options
 
 

@@ -17,10 +17,6 @@ Row = Mapping[str, object]
 Resolver = Callable[[str, object], Row | None]  # (entity set, primary key) -> the stored row or None
 
 
-def etag(row: Row) -> str:
-    return f'W/"{row["_version"]}"'
-
-
 @dataclass
 class Expansion:
     """One `$expand` item: a navigation property, the entity set it reaches, and its nested `$select`."""

@@ -265,5 +265,4 @@ def _build() -> dict[str, EntitySet]:
 
 
 ENTITY_SETS: dict[str, EntitySet] = _build()
-BY_LOGICAL_NAME: dict[str, EntitySet] = {entity_set.logical: entity_set for entity_set in ENTITY_SETS.values()}
 LINE_SETS = {child.entity_set: (header, child) for header in ENTITY_SETS.values() for child in header.children}

@@ -73,6 +73,12 @@ def test_skip_is_rejected(dv, accounts):
     assert error_of(response) == {"code": "0x80060888", "message": "Skip Clause is not supported in CRM"}
 
 
+def test_fetchxml_is_refused_rather_than_ignored(dv):
+    response = dv.get("accounts?fetchXml=%3Cfetch%3E%3C%2Ffetch%3E")
+    assert response.status_code == 501
+    assert "fetchXml" in error_of(response)["message"]
+
+
 def test_count_true_adds_odata_count_capped_at_5000(dv):
     dv.handle.seed(accounts=5003)
     body = dv.get("accounts?$select=name&$count=true&$top=1").json()
