@@ -1,0 +1,34 @@
+"""History older than a project's retention period is purged; recent and running history is kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integration.models import RecordSync, RunStatus, SyncRun
+from integration.services import retention, runs
+from tests.support.projects import prospect_to_cash_project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_runs_past_retention_are_purged_with_their_records(dataverse_emulator, finops_emulator):
+    project = prospect_to_cash_project(dataverse_emulator, finops_emulator)
+    project.retention_days = 30
+    project.save()
+    old = runs.run_start(project=project, trigger=SyncRun.Trigger.API, entity_maps=["Accounts"])
+    stage = old.stages.get()
+    RecordSync.objects.create(run=old, stage=stage, entity_map=stage.entity_map, source_key="A1")
+    runs.run_cancel(run=old)
+    recent = runs.run_start(project=project, trigger=SyncRun.Trigger.API, entity_maps=["Accounts"])
+    runs.run_cancel(run=recent)
+    running_but_old = runs.run_start(project=project, trigger=SyncRun.Trigger.API, entity_maps=["Accounts"])
+    SyncRun.objects.filter(pk__in=[old.pk, running_but_old.pk]).update(created_at=timezone.now() - timedelta(days=31))
+
+    assert retention.history_purge() == 1
+
+    assert set(SyncRun.objects.values_list("pk", flat=True)) == {recent.pk, running_but_old.pk}
+    assert not RecordSync.objects.exists()
+    assert SyncRun.objects.get(pk=running_but_old.pk).status == RunStatus.QUEUED
