@@ -133,7 +133,7 @@ def _record(entity_map: EntityMap, context: ExecutionContext, *, size_exceeded: 
             source_key = link.source_key if link else context.record_id
         return RecordSync(entity_map=entity_map, source_key=source_key, source_id=context.record_id,
                           snapshot=snapshot)
-    source_key = link.source_key if link else _key_in(definition, snapshot or context.target)
+    source_key = link.source_key if link else _key_in(definition, snapshot or context.post_image or context.target)
     if source_key is None:
         return None
     return RecordSync(entity_map=entity_map, source_key=source_key, source_id=context.record_id, refresh=True)

@@ -24,6 +24,7 @@ from integration.models import (
     System,
 )
 from integration.services.runs import run_counts
+from integration.services.templates import template_load
 
 ALL = "all"
 
@@ -90,4 +91,14 @@ def run(project: Project, *, status: str = RunStatus.SUCCEEDED, mode: str = Sync
     if finished:
         SyncRun.objects.filter(pk=made.pk).update(counts=run_counts(run=made))
     made.refresh_from_db()
+    return made
+
+
+def template_project(name: str = "p2c", *, webhook_secret: str = "") -> Project:
+    """The Prospect-to-cash template on connections nobody can reach (a test that must not call out)."""
+    made = template_load(name="prospect_to_cash", project=name,
+                         sales_connection=connection(f"{name}-sales", System.DATAVERSE),
+                         finops_connection=connection(f"{name}-finops", System.FINOPS))
+    made.webhook_secret = webhook_secret
+    made.save()
     return made

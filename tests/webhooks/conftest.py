@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import pytest
+
+from integration.models import Project
+from tests.support import factories
+
+SECRET = "whk-4f7d2a9c1e"
+
+
+@pytest.fixture
+def project(db) -> Project:
+    """The Prospect-to-cash template on connections nobody can reach: the webhook must not call out."""
+    return factories.template_project(webhook_secret=SECRET)
