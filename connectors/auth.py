@@ -27,8 +27,10 @@ _sources: ProcessLocal[TokenSource] = ProcessLocal()
 
 
 def token_source(config: ConnectionConfig) -> TokenSource:
-    """The token source of this connection in this process (shared by its threads)."""
-    return _sources.get(config, lambda: TokenSource(config))
+    """The token source of this application user in this process, shared by its threads and by every config
+    that differs only in settings tokens do not depend on (page size, limits)."""
+    key = (config.identity, config.scope, config.client_secret, config.certificate, config.ca_bundle, config.timeout)
+    return _sources.get(key, lambda: TokenSource(config))
 
 
 class TokenSource:

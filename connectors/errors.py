@@ -27,6 +27,10 @@ class ConnectorError(Exception):
     def permanent(self) -> bool:
         return not self.retryable
 
+    def __reduce__(self):
+        # Celery pickles errors between processes; keep status, code, key and retry_after across the trip.
+        return (type(self), (self.message,), dict(self.__dict__))
+
     def __str__(self) -> str:
         where = " ".join(part for part in (self.entity_set, "" if self.key is None else str(self.key)) if part)
         details = ", ".join(part for part in (

@@ -1,7 +1,8 @@
 """HTTP sessions that trust exactly the CA the connection names, whatever the environment says.
 
 `requests` lets REQUESTS_CA_BUNDLE (set on our machines) override a session's `verify` unless `trust_env` is
-off, so a connection to the emulators, or to a host behind a company CA, must switch it off.
+off, so a connection to a test server with its own certificate, or to a host behind a company CA, must
+switch it off.
 """
 
 from __future__ import annotations

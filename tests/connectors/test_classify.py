@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from connectors.classify import classify_dataverse, classify_finops, retry_after_seconds
@@ -80,3 +82,11 @@ def test_an_error_without_a_json_body_keeps_its_text():
     error = classify_dataverse(502, {}, "<html>Bad Gateway</html>")
     assert type(error) is TransientError
     assert "Bad Gateway" in error.message
+
+
+def test_errors_survive_pickling_with_their_details():
+    error = dv(429, "0x80072322", "slow down", {"Retry-After": "9"})
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
+    assert type(copy) is ThrottledError
+    assert (copy.message, copy.status, copy.code, copy.retry_after, copy.key) == (
+        "slow down", 429, "0x80072322", 9, {"accountnumber": "A1"})
