@@ -124,8 +124,9 @@ def _record(entity_map: EntityMap, context: ExecutionContext, *, size_exceeded: 
         return RecordSync(entity_map=entity_map, source_key=link.source_key, source_id=context.record_id,
                           operation=RecordSync.Operation.DELETE)
     definition = map_definition(entity_map)
-    snapshot = _snapshot(context, entity_map, size_exceeded=size_exceeded)
-    if snapshot is not None and all(name in snapshot for name in mapping.source_fields(definition)):
+    needed = mapping.source_fields(definition)
+    snapshot = _snapshot(context, entity_map, needed, size_exceeded=size_exceeded)
+    if snapshot is not None and all(name in snapshot for name in needed):
         try:
             source_key = mapping.source_key(definition, snapshot)
         except mapping.MappingError:
@@ -139,7 +140,8 @@ def _record(entity_map: EntityMap, context: ExecutionContext, *, size_exceeded: 
     return RecordSync(entity_map=entity_map, source_key=source_key, source_id=context.record_id, refresh=True)
 
 
-def _snapshot(context: ExecutionContext, entity_map: EntityMap, *, size_exceeded: bool) -> dict | None:
+def _snapshot(context: ExecutionContext, entity_map: EntityMap, needed: tuple[str, ...], *,
+              size_exceeded: bool) -> dict | None:
     """The record as the Web API would return it, from the post image (or a Create's full Target); None when
     Dataverse stripped the images (a payload over 256 KB) or sent none."""
     if size_exceeded:
@@ -149,8 +151,14 @@ def _snapshot(context: ExecutionContext, entity_map: EntityMap, *, size_exceeded
         record = context.target
     if record is None:
         return None
+    record = dict(record)
     if entity_map.source_id_field:
-        record = {**record, entity_map.source_id_field: context.record_id}
+        record[entity_map.source_id_field] = context.record_id
+    for name in needed:
+        # An empty lookup comes as a null attribute of its plain name: no EntityReference says it is a lookup.
+        plain = name[1:-len("_value")] if name.startswith("_") and name.endswith("_value") else None
+        if plain and name not in record and plain in record and record[plain] is None:
+            record[name] = None
     return record
 
 

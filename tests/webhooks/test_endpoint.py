@@ -134,6 +134,13 @@ def test_the_size_exceeded_header_alone_forces_a_re_read(project):
     assert (record.source_key, record.refresh) == ("ACC-01001-ABCDEF", True)  # the key from the Target/image
 
 
+def test_an_empty_lookup_in_the_image_is_a_null_lookup_value(project):
+    assert post(contexts.context(image=contexts.account_attributes(transactioncurrencyid=None))).status_code == 202
+    record = RecordSync.objects.get()
+    assert record.refresh is False
+    assert record.snapshot["_transactioncurrencyid_value"] is None
+
+
 def test_an_image_missing_fields_the_map_reads_means_a_re_read(project):
     image = contexts.account_attributes()
     del image["address1_country"]

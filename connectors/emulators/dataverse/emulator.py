@@ -5,7 +5,7 @@ protection pipeline around this package's handlers, with Dataverse's 401, 429 an
 from __future__ import annotations
 
 import uuid
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from connectors.emulators.app import EmulatorApp
 from connectors.emulators.dataverse.batch import handle_batch
@@ -14,11 +14,12 @@ from connectors.emulators.dataverse.handlers import Handlers, Outcome
 from connectors.emulators.dataverse.records import Records
 from connectors.emulators.dataverse.reference_data import ReferenceIds, create_reference_data
 from connectors.emulators.dataverse.seed import Seeder
+from connectors.emulators.dataverse.webhooks import ObservedRecords, WebhookSender
 from connectors.emulators.dataverse.writes import Numbering, Writer
 from connectors.emulators.identity import AuthError
 from connectors.emulators.odata.errors import ODataQueryError
 from connectors.emulators.protection import Rejection
-from connectors.emulators.server import Request, Response, empty_response
+from connectors.emulators.server import Request, Response, empty_response, json_response
 
 
 class DataverseEmulator(EmulatorApp):
@@ -28,28 +29,48 @@ class DataverseEmulator(EmulatorApp):
     # --- data --------------------------------------------------------------------------------------------
     def reset(self) -> None:
         if not hasattr(self, "records"):
-            self.records = Records(self.store)
-        with self.store.lock:
+            # Webhooks (webhooks.py) hear of every row written through these records.
+            self.webhooks = WebhookSender(store=self.store, stats=self.stats,
+                                          organization=lambda: urlsplit(self.origin).netloc,
+                                          business_unit=lambda: self.ids.root_business_unit)
+            self.records: Records = ObservedRecords(self.store, self.webhooks.capture)
+            self.webhooks.records = self.records
+        with self.store.lock, self.webhooks.paused():
             self.store.clear()
             self.numbering = Numbering()
             self.ids: ReferenceIds = create_reference_data(self.records)
             self.writer = Writer(self.records, self.numbering, self.ids.root_business_unit)
             self.seed_rounds = 0
+        self.webhooks.clear()
 
     def seed(self, counts: dict[str, int], seed: int) -> dict[str, int]:
-        with self.store.lock:
+        with self.store.lock, self.webhooks.paused():
             self.seed_rounds += 1
             return Seeder(self.records, self.ids, self.numbering, seed, self.seed_rounds).run(counts)
 
     # --- the API -----------------------------------------------------------------------------------------
     def handle_api(self, request: Request, client: str) -> Response:
-        if unquote(request.raw_path[len(self.api_root):]) == "$batch":
-            if request.method != "POST":
-                return self.error(405, "0x80060888", "The requested resource does not support http method "
-                                  f"'{request.method}'.")
-            return handle_batch(request, api_root=self.api_root, store=self.store, stats=self.stats,
-                                run=self._run)
-        return self._run(request, {}).response
+        try:
+            if unquote(request.raw_path[len(self.api_root):]) == "$batch":
+                if request.method != "POST":
+                    return self.error(405, "0x80060888", "The requested resource does not support http method "
+                                      f"'{request.method}'.")
+                return handle_batch(request, api_root=self.api_root, store=self.store, stats=self.stats,
+                                    run=self._run)
+            return self._run(request, {}).response
+        finally:
+            self.webhooks.flush()  # what this request committed goes out now, from the sender's thread
+
+    def _control(self, request: Request, action: str) -> Response:
+        if action != "webhooks":
+            return super()._control(request, action)
+        try:
+            body = request.json() if request.body.strip() else {}
+        except ValueError as exc:
+            return json_response(400, {"error": str(exc)})
+        if not isinstance(body, dict):
+            return json_response(400, {"error": "the body must be a JSON object"})
+        return self.webhooks.control(request, body)
 
     def _run(self, request: Request, references: dict[str, str]) -> Outcome:
         """One request (top-level or inside a batch), with every refusal rendered as Dataverse's error body."""
