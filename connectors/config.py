@@ -88,7 +88,9 @@ class ConnectionConfig:
     # A wait (Retry-After or backoff) longer than this is not slept in the worker: the error is raised with
     # `retry_after`, so the engine can schedule the retry instead of holding a worker thread.
     max_wait: float = 60.0
-    requests_per_window: int | None = 6000  # Microsoft's per-user limit: 6000 requests per 300 s
+    # Microsoft allows 6000 requests per 300 s per user and web server; an environment has several servers, so
+    # there is no cap by default (429s are honoured) and a connection that must stay under one sets it here.
+    requests_per_window: int | None = None
     window_seconds: float = 300.0
     max_concurrency: int = 52
     redis_url: str | None = field(default=None, repr=False)  # may carry a password

@@ -24,7 +24,6 @@ def config_for(handle, system: str, tenant: str, **overrides) -> ConnectionConfi
         "default_company": "usmf" if system == "finops" else "",
         "connect_timeout": 5.0,
         "read_timeout": 20.0,
-        "requests_per_window": None,
         "backoff_base": 0.05,
         "backoff_max": 0.5,
         **overrides,
