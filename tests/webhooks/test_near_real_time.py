@@ -1,0 +1,74 @@
+"""End to end: a change made in the Sales emulator reaches the F&O emulator through a webhook, with no scheduled
+or manual run, through the Django server (live_server) and a real worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.models import RunStatus, SyncRun, WebhookDelivery
+from tests.support.projects import prospect_to_cash_project, run_and_wait
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SECRET = "e2e-webhook-secret"
+
+
+def customer(finops, account_number: str) -> dict | None:
+    response = finops.session.get(f"{finops.api_url}CustomersV3", headers=finops.auth_headers(), params={
+        "cross-company": "true", "$filter": f"CustomerAccount eq '{account_number}'"}, timeout=30)
+    response.raise_for_status()
+    return next(iter(response.json()["value"]), None)
+
+
+def sales(dataverse, method: str, path: str, *, headers: dict | None = None, **kwargs):
+    headers = dataverse.auth_headers(**({"If-Match": "*"} if method == "PATCH" else {}), **(headers or {}))
+    response = dataverse.session.request(method, dataverse.api_url + path, timeout=30, headers=headers, **kwargs)
+    response.raise_for_status()
+    return response
+
+
+@pytest.fixture
+def subscribed(dataverse, finops, celery_worker, live_server):
+    """Accounts synced once in full (so they are linked), then a webhook from Sales to this Django server."""
+    dataverse.seed(accounts=6, seed=5)
+    project = prospect_to_cash_project(dataverse, finops)
+    project.webhook_secret = SECRET
+    project.save()
+    assert run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"]).status == RunStatus.SUCCEEDED
+    dataverse.control("POST", "webhooks", {
+        "url": f"{live_server.url}/api/webhooks/dataverse/{project.name}/", "entities": ["account"],
+        "messages": ["Create", "Update", "Delete"], "auth": {"type": "WebhookKey", "value": SECRET}})
+    return project
+
+
+def test_an_update_in_sales_reaches_fno_without_any_scheduled_run(subscribed, dataverse, finops):
+    account = sales(dataverse, "GET", "accounts", params={"$top": 1, "$filter": "accountnumber ne null"}).json()
+    account = account["value"][0]
+    sales(dataverse, "PATCH", f"accounts({account['accountid']})", json={"telephone1": "+1 206 555 0142"})
+
+    synced = wait_until(lambda: (c := customer(finops, account["accountnumber"])) and
+                        c["PrimaryContactPhone"] == "+1 206 555 0142" and c, timeout=60, interval=0.1,
+                        what="the new phone number in F&O")
+
+    assert synced["OrganizationName"] == account["name"]
+    run = SyncRun.objects.get(trigger=SyncRun.Trigger.WEBHOOK)
+    wait_until(lambda: SyncRun.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED, what="the webhook run's end")
+    record = run.records.get()
+    assert (record.source_key, record.outcome, record.refresh) == (account["accountnumber"], "updated", False)
+    assert SyncRun.objects.filter(is_bulk=True).count() == 1  # only the initial full run
+    assert WebhookDelivery.objects.get().run == run
+    assert dataverse.stats()["webhooks_sent"] == 1
+
+
+def test_a_new_account_in_sales_is_created_in_fno(subscribed, dataverse, finops):
+    businessunit = sales(dataverse, "GET", "businessunits", params={"$top": 1}).json()["value"][0]
+    created = sales(dataverse, "POST", "accounts", json={
+        "name": "Northwind Webhooks", "address1_country": "United States", "telephone1": "+1 206 555 0100",
+        "owningbusinessunit@odata.bind": f"/businessunits({businessunit['businessunitid']})"},
+        headers={"Prefer": "return=representation"})
+    number = created.json()["accountnumber"]
+
+    synced = wait_until(lambda: customer(finops, number), timeout=60, interval=0.1, what="the customer in F&O")
+
+    assert synced["OrganizationName"] == "Northwind Webhooks"
+    assert SyncRun.objects.get(trigger=SyncRun.Trigger.WEBHOOK).records.get().outcome == "created"
