@@ -27,7 +27,8 @@ from integration.models import (
     SyncStage,
 )
 from integration.queueing import enqueue_each
-from integration.services import definitions_cache, endpoints
+from integration.services import endpoints
+from integration.services.contexts import map_context
 from integration.services.stages import SYNC_RECORD_TASK, PlanningFailed
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def stage_plan(*, stage: SyncStage) -> None:
 
 def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
     entity_map = stage.entity_map
-    definition = definitions_cache.get(entity_map, stage.run_id)
+    definition = map_context(entity_map.pk, stage.run_id).definition
     full_scan = entity_map.change_detection == ChangeDetection.FULL_SCAN
     read = endpoints.read_changes(entity_map, cursor=cursor)
     seen: set[str] = set()

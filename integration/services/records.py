@@ -20,7 +20,8 @@ from django.utils import timezone
 from connectors.errors import ConnectorError, ThrottledError, TransientError
 from integration import mapping
 from integration.models import KeyLink, RecordStatus, RecordSync
-from integration.services import definitions_cache, endpoints
+from integration.services import endpoints
+from integration.services.contexts import MapContext, map_context
 from integration.services.resolver import DatabaseResolver
 from integration.services.stages import stage_finish_if_done
 
@@ -55,16 +56,16 @@ def record_sync(*, record_id: int) -> Decision:
     """Sync one RecordSync row; safe to call twice for the same row (only one call claims it)."""
     if not _claim(record_id):
         return Decision()
-    record = RecordSync.objects.select_related(
-        "entity_map__project__sales_connection", "entity_map__project__finops_connection", "stage__run",
-    ).get(pk=record_id)
+    record = RecordSync.objects.defer("payload").get(pk=record_id)
+    context = map_context(record.entity_map_id, record.run_id)
+    record.entity_map = context.entity_map  # shared, already loaded with its project and connections
     try:
-        _sync(record)
+        _sync(record, context)
     except _RetryLater as exc:
         return _wait_or_fail(record, exc)
     except _Fail as exc:
         _finish(record, RecordStatus.FAILED, error=exc)
-    stage_finish_if_done(stage=record.stage)
+    stage_finish_if_done(stage_id=record.stage_id)
     return Decision()
 
 
@@ -81,9 +82,9 @@ def _claim(record_id: int) -> bool:
         status=RecordStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1) == 1
 
 
-def _sync(record: RecordSync) -> None:
+def _sync(record: RecordSync, context: MapContext) -> None:
     entity_map = record.entity_map
-    definition = definitions_cache.get(entity_map, record.run_id)
+    definition = context.definition
     snapshot = record.snapshot
     if record.refresh:
         snapshot = _call(lambda: endpoints.read_record(entity_map, source_id=record.source_id,
@@ -101,7 +102,9 @@ def _sync(record: RecordSync) -> None:
         _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
         return
     try:
-        mapped = mapping.map_record(definition, snapshot, DatabaseResolver(entity_map=entity_map))
+        resolver = DatabaseResolver(entity_map=entity_map, organization_mappings=context.organization_mappings,
+                                    map_ids=context.map_ids)
+        mapped = mapping.map_record(definition, snapshot, resolver)
     except mapping.MissingLink as exc:
         if exc.when_missing == "skip":
             _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=str(exc))
@@ -125,17 +128,16 @@ def _sync(record: RecordSync) -> None:
     result = _call(lambda: endpoints.write(entity_map, key=mapped.destination_key, payload=mapped.payload,
                                            link=link))
     attributes = {**(link.attributes if link else {}), **result.attributes}
+    values = {
+        # The natural key the mapping computed identifies the link; the API's own key addresses the record.
+        "source_id": record.source_id, "destination_key": destination_key, "destination_key_values": result.key,
+        "destination_id": result.destination_id, "attributes": attributes, "payload_hash": payload_hash,
+        "source_hash": source_hash, "source_deleted_at": None, "synced_at": timezone.now(),
+    }
     try:
         with transaction.atomic():
-            KeyLink.objects.update_or_create(
-                entity_map=entity_map, source_key=record.source_key,
-                defaults={
-                    # The natural key the mapping computed identifies the link; the API's own key addresses it.
-                    "source_id": record.source_id, "destination_key": destination_key,
-                    "destination_key_values": result.key, "destination_id": result.destination_id,
-                    "attributes": attributes, "payload_hash": payload_hash, "source_hash": source_hash,
-                    "source_deleted_at": None, "synced_at": timezone.now(),
-                })
+            if link is None or not KeyLink.objects.filter(pk=link.pk).update(**values):
+                KeyLink.objects.create(entity_map=entity_map, source_key=record.source_key, **values)
     except IntegrityError:
         # Another record holds this destination, or a concurrent sync of this one won the race: try again.
         raise _RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently "
@@ -181,7 +183,7 @@ def _wait_or_fail(record: RecordSync, exc: _RetryLater) -> Decision:
     if attempts >= limit:
         message = f"gave up after {attempts} attempts: {exc.message}"
         _finish(record, RecordStatus.FAILED, error=_Fail(exc.error_type, message))
-        stage_finish_if_done(stage=record.stage)
+        stage_finish_if_done(stage_id=record.stage_id)
         return Decision()
     wait = exc.wait if exc.wait is not None else backoff(attempts)
     RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(

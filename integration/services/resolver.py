@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from integration.mapping import LinkTarget
 from integration.models import Connection, EntityMap, KeyLink, OrganizationMapping, Project
@@ -61,22 +61,26 @@ def _normal(value: object) -> object:
 class DatabaseResolver:
     """Resolves one record's lookups for one entity map of one project."""
 
-    def __init__(self, *, entity_map: EntityMap, cache: ReferenceCache = reference_cache):
+    def __init__(self, *, entity_map: EntityMap, organization_mappings: Sequence[OrganizationMapping],
+                 map_ids: Mapping[str, int], cache: ReferenceCache = reference_cache):
         self.entity_map = entity_map
         self.project: Project = entity_map.project
         self.cache = cache
-        self._org_mappings: list[OrganizationMapping] | None = None
+        self.organization_mappings = organization_mappings
+        self.map_ids = map_ids
 
     def link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
         field = _MATCH_FIELDS[match]
         value = str(value)
         if match in ("source_id", "destination_id"):
             value = value.lower()
-        links = {link.entity_map.name: link for link in KeyLink.objects.select_related("entity_map").filter(
-            entity_map__project=self.project, entity_map__name__in=list(entity_maps), **{field: value})}
-        for name in entity_maps:
-            link = links.get(name)
-            if link is not None and link.source_deleted_at is None:
+        ids = [self.map_ids[name] for name in entity_maps if name in self.map_ids]
+        links = {link.entity_map_id: link for link in KeyLink.objects.filter(
+            entity_map_id__in=ids, source_deleted_at__isnull=True, **{field: value}).only(
+            "entity_map_id", "source_key", "destination_key_values", "destination_id", "attributes")}
+        for map_id in ids:
+            link = links.get(map_id)
+            if link is not None:
                 return LinkTarget(source_key=link.source_key, destination_key=link.destination_key_values,
                                   destination_id=link.destination_id, attributes=link.attributes)
         return None
@@ -87,7 +91,7 @@ class DatabaseResolver:
         return self.cache.lookup(connection, entity_set, match_field, value, return_field)
 
     def legal_entity(self, business_unit: str | None) -> str | None:
-        mappings = self._mappings()
+        mappings = self.organization_mappings
         name = business_unit
         if business_unit and _is_guid(business_unit):
             name = self.cache.lookup(self.project.sales_connection, "businessunits", "businessunitid",
@@ -101,11 +105,6 @@ class DatabaseResolver:
     def _connection(self, system: str) -> Connection:
         sales_side = (system == "source") == (self.entity_map.direction == "sales_to_finops")
         return self.project.sales_connection if sales_side else self.project.finops_connection
-
-    def _mappings(self) -> list[OrganizationMapping]:
-        if self._org_mappings is None:
-            self._org_mappings = list(self.project.organization_mappings.all())
-        return self._org_mappings
 
 
 def _is_guid(value: str) -> bool:

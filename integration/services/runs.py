@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from integration.models import (
@@ -200,9 +200,9 @@ def active_bulk_run(*, project: Project) -> SyncRun | None:
     return SyncRun.objects.filter(project=project, is_bulk=True, status__in=ACTIVE_RUN_STATUSES).first()
 
 
-def open_records_exist(*, stage: SyncStage) -> bool:
-    return RecordSync.objects.filter(stage=stage, status__in=OPEN_RECORD_STATUSES).exists()
+def open_records_exist(*, stage_id: int) -> bool:
+    return RecordSync.objects.filter(stage_id=stage_id, status__in=OPEN_RECORD_STATUSES).exists()
 
 
-def failed_records_exist(*, stage: SyncStage) -> bool:
-    return RecordSync.objects.filter(Q(stage=stage) & Q(status=RecordStatus.FAILED)).exists()
+def failed_records_exist(*, stage_id: int) -> bool:
+    return RecordSync.objects.filter(stage_id=stage_id, status=RecordStatus.FAILED).exists()

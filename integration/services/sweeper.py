@@ -78,8 +78,8 @@ def _restart_stale_planning(now) -> int:
 
 def _finish_drained_stages() -> int:
     finished = 0
-    for stage in SyncStage.objects.filter(status=StageStatus.RUNNING).select_related("run__project", "entity_map"):
-        if stages.stage_finish_if_done(stage=stage):
+    for stage_id in SyncStage.objects.filter(status=StageStatus.RUNNING).values_list("id", flat=True):
+        if stages.stage_finish_if_done(stage_id=stage_id):
             finished += 1
     return finished
 
