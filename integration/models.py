@@ -431,6 +431,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [models.UniqueConstraint(fields=["project", "key"], name="webhookdelivery_unique_key")]
 
     def __str__(self) -> str:

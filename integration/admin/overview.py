@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 
 from integration.admin.charts import bars
 from integration.admin.display import counts_text, duration_text, progress_bar, status_badge
+from integration.models import ACTIVE_RUN_STATUSES
+from integration.services import runs
 from integration.services.overview import projects_overview, workers_overview
 
 DAYS = 14
@@ -20,7 +22,9 @@ def overview_view(request):
         projects.append({
             "project": overview.project,
             "runs": [{"run": run, "badge": status_badge(run.status, run.get_status_display()),
-                      "counts": counts_text(run.counts), "duration": duration_text(run.started_at, run.finished_at)}
+                      "counts": counts_text(run.counts if run.status not in ACTIVE_RUN_STATUSES
+                                            else runs.run_counts(run=run)),
+                      "duration": duration_text(run.started_at, run.finished_at)}
                      for run in overview.last_runs],
             "active": [{"run": active.run, "bar": progress_bar(active.done, active.total, active.failed),
                         "duration": duration_text(active.run.started_at, None),
