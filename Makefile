@@ -1,10 +1,10 @@
-# The two commands a newcomer needs: `make demo` (from the demo issue) and `make test`.
+# The two commands a newcomer needs: `make demo` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: test lint install clean
+.PHONY: demo test lint install clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit("p2c needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -14,6 +14,10 @@ $(STAMP):
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+# The whole Prospect-to-cash flow against seeded emulators; the admin stays up until Ctrl-C.
+demo: $(STAMP)
+	DEBUG=true $(BIN)/python manage.py demo $(DEMO_ARGS)
 
 # Uses DATABASE_URL and REDIS_URL when set, else the embedded defaults (SQLite and Redis under var/).
 test: $(STAMP)

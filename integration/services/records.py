@@ -111,7 +111,8 @@ def _sync(record: RecordSync, context: MapContext) -> None:
             return
         raise _RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
     except mapping.MappingError as exc:
-        raise _Fail("mapping", str(exc), field=exc.field) from None
+        # The row already names the record; the message names the field and says why.
+        raise _Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
 
     payload_hash = mapping.payload_hash(mapped.payload)
     destination_key = mapping.destination_key_text(mapped.destination_key)

@@ -1,0 +1,1 @@
+"""The demo: the whole Prospect-to-cash flow on one machine (`python manage.py demo`)."""

@@ -1,0 +1,207 @@
+"""`python manage.py demo`: the whole Prospect-to-cash flow on one machine, from empty to explorable.
+
+Starts both emulators (seeded, with a few bad records), a worker, beat and the admin; runs the project in full
+with a live progress table; changes a few records and runs incrementally; checks the outcome against the
+emulators' data; writes var/demo-summary.json. Everything it started is stopped on exit or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from dataclasses import asdict
+from typing import TextIO
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import transaction
+
+from connectors.emulators import RunningEmulator, start
+from integration.demo import display, scenario
+from integration.demo.processes import Processes, free_port
+from integration.models import Connection, Project, RecordStatus, SyncRun
+from integration.services import runs
+from integration.services.templates import template_load
+from p2c_project import embedded_redis
+
+PROJECT = "prospect-to-cash"
+
+
+class Demo:
+    def __init__(self, *, out: TextIO, sizes: dict[str, int], port: int):
+        self.out = out
+        self.sizes = sizes
+        self.port = port
+        self.var = settings.VAR_DIR / "demo"
+        self.processes = Processes(self.var)
+        self.emulators: list[RunningEmulator] = []
+        self.story = scenario.Story()
+        self.summary: dict = {}
+
+    def say(self, text: str) -> None:
+        self.out.write(f"\n== {text}\n")
+        self.out.flush()
+
+    def run(self, *, once: bool) -> int:
+        redis_was_running = not settings.EMBEDDED_REDIS or embedded_redis.is_running(
+            embedded_redis.socket_path(settings.VAR_DIR))
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        logging.getLogger().setLevel(logging.WARNING)  # the story is told by the tables; workers log to files
+        try:
+            ok = self.tell_the_story()
+            if once:
+                return 0 if ok else 1
+            self.say("Explore: the admin stays up until you press Ctrl-C")
+            self.out.write(self.explore_text())
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            self.out.write("\nStopping...\n")
+            return 130
+        finally:
+            self.processes.stop_all()
+            for emulator in self.emulators:
+                emulator.stop()
+            if not redis_was_running:
+                embedded_redis.stop(settings.VAR_DIR)
+
+    def tell_the_story(self) -> bool:
+        started = time.monotonic()
+        self.say("1/5 Database: migrating, creating the admin user")
+        call_command("migrate", verbosity=0)
+        self.password = self.admin_user()
+
+        self.say("2/5 Emulators of Dynamics 365 Sales and Finance and Operations, seeded")
+        cert = self.var / "emulator-cert.pem"
+        self.emulators = [start("dataverse", cert_path=cert), start("finops", cert_path=cert)]
+        sales, fno = (scenario.EmulatorClient(emulator) for emulator in self.emulators)
+        seeded = scenario.seed(sales, fno, **self.sizes)
+        self.story.bad = scenario.plant_bad_records(sales, fno)
+        for system, counts in seeded.items():
+            self.out.write(f"   {system}: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + "\n")
+        self.out.write(f"   bad records planted: {len(self.story.bad)} ("
+                       + "; ".join(f"{b.entity_map} {b.source_key}: {b.why}" for b in self.story.bad) + ")\n")
+        project = self.project(*self.emulators)
+
+        self.say("3/5 A Celery worker, beat and the admin web server")
+        self.processes.worker(concurrency=max(2, os.cpu_count() or 2))
+        self.processes.beat()
+        self.port = free_port(self.port)
+        self.processes.web(self.port)
+        self.out.write(f"   logs in {self.var}/\n")
+
+        self.say("4/5 Full run of the Prospect-to-cash project")
+        full = display.watch(runs.run_start(project=project, mode=SyncRun.Mode.FULL,
+                                            trigger=SyncRun.Trigger.COMMAND), out=self.out)
+        checks = scenario.check_destinations(project, sales, fno, self.story)
+        full_rows = display.summary_rows(full, {name: check.eligible for name, check in checks.items()})
+        self.out.write(f"\nRun #{full.pk}: {full.status}\n{display.summary_table(full_rows)}\n")
+        failures = list(full.records.filter(status=RecordStatus.FAILED).values_list(
+            "entity_map__name", "source_key", "error_message"))
+        self.show_failures(full, failures)
+
+        self.say("5/5 A few changes in Sales and one in F&O, then an incremental run")
+        self.story.changed = scenario.make_changes(sales, fno, self.story)
+        for name, keys in self.story.changed.items():
+            self.out.write(f"   changed {name}: {', '.join(sorted(keys))}\n")
+        incremental = display.watch(runs.run_start(project=project, mode=SyncRun.Mode.INCREMENTAL,
+                                                   trigger=SyncRun.Trigger.COMMAND), out=self.out)
+        incremental_rows = display.summary_rows(incremental, {})
+        written = {}
+        for name, key in incremental.records.filter(outcome__in=["created", "updated"]).values_list(
+                "entity_map__name", "source_key"):
+            written.setdefault(name, set()).add(key)
+        self.out.write(f"\nRun #{incremental.pk}: {incremental.status}; written: "
+                       + ", ".join(f"{name} {', '.join(sorted(keys))}" for name, keys in written.items()) + "\n")
+
+        verdict = self.verdict(checks, failures, written, incremental)
+        self.write_summary(full_rows, incremental_rows, checks, verdict, time.monotonic() - started)
+        self.out.write(f"\n{verdict['message']}\nSummary written to {self.summary_path}\n")
+        return verdict["ok"]
+
+    def admin_user(self) -> str:
+        password = secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"email": "admin@example.com"})
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        self.out.write(f"   admin user: admin / {password}\n")
+        return password
+
+    @transaction.atomic
+    def project(self, dataverse: RunningEmulator, finops: RunningEmulator) -> Project:
+        """A fresh project on the fresh emulators (the links of an earlier demo point at emulators long gone)."""
+        Project.objects.filter(name=PROJECT).delete()
+        Connection.objects.filter(name__in=["Sales (emulator)", "Finance and Operations (emulator)"]).delete()
+
+        def connection(emulator: RunningEmulator, name: str, system: str) -> Connection:
+            return Connection.objects.create(
+                name=name, system=system, base_url=emulator.origin, authority=f"{emulator.origin}/contoso",
+                client_id=emulator.app.identity.client_id, client_secret=emulator.app.identity.client_secret,
+                ca_bundle=str(emulator.cert_path),
+                default_company="usmf" if system == "finops" else "")
+
+        return template_load(name="prospect_to_cash", project=PROJECT,
+                             sales_connection=connection(dataverse, "Sales (emulator)", "dataverse"),
+                             finops_connection=connection(finops, "Finance and Operations (emulator)", "finops"))
+
+    def show_failures(self, run: SyncRun, failures: list[tuple[str, str, str]]) -> None:
+        if not failures:
+            return
+        self.out.write(f"\n{len(failures)} records failed, each alone, the run went on:\n")
+        for name, key, message in failures:
+            self.out.write(f"   {name} {key}: {message}\n")
+        self.out.write(
+            "Fix them at the source (e.g. set a known country), then retry only those records:\n"
+            f"   python manage.py retry {run.pk} --wait\n"
+            f"   or in the admin: select the run's failed records and choose 'Retry failed records'\n"
+            f"   or: POST /api/runs/{run.pk}/retry/\n")
+
+    def verdict(self, checks, failures, written, incremental: SyncRun) -> dict:
+        bad = {(b.entity_map, b.source_key) for b in self.story.bad}
+        failed = {(name, key) for name, key, _ in failures}
+        missing = {name: check.missing for name, check in checks.items() if check.missing}
+        incremental_failed = set(incremental.records.filter(status=RecordStatus.FAILED).values_list(
+            "entity_map__name", "source_key"))
+        problems = []
+        if missing:
+            problems.append(f"eligible records missing at the destination: {missing}")
+        if failed != bad:
+            problems.append(f"failed {sorted(failed)} but the bad records are {sorted(bad)}")
+        if written != self.story.changed:
+            problems.append(f"the incremental run wrote {written}, the changes were {self.story.changed}")
+        if not incremental_failed <= bad:
+            problems.append(f"the incremental run failed {sorted(incremental_failed - bad)}")
+        ok = not problems
+        message = ("OK: every eligible record was synced, exactly the bad ones failed, and only the changes flowed."
+                   if ok else "NOT OK: " + "; ".join(problems))
+        return {"ok": ok, "message": message, "problems": problems}
+
+    @property
+    def summary_path(self):
+        return settings.VAR_DIR / "demo-summary.json"
+
+    def write_summary(self, full_rows, incremental_rows, checks, verdict, seconds: float) -> None:
+        self.summary = {
+            "ok": verdict["ok"], "problems": verdict["problems"], "seconds": round(seconds, 1),
+            "full_run": {row.pop("entity_map"): row for row in full_rows},
+            "incremental_run": {row.pop("entity_map"): row for row in incremental_rows},
+            "changed": {name: sorted(keys) for name, keys in self.story.changed.items()},
+            "bad_records": [asdict(b) for b in self.story.bad],
+            "missing": {name: check.missing for name, check in checks.items()},
+        }
+        self.summary_path.write_text(json.dumps(self.summary, indent=2))
+
+    def explore_text(self) -> str:
+        base = f"http://127.0.0.1:{self.port}"
+        return (f"   admin:     {base}/admin/   (user admin, password {self.password})\n"
+                f"   overview:  {base}/admin/integration/overview/\n"
+                f"   REST API:  {base}/api/   (OpenAPI schema at {base}/api/schema/)\n"
+                f"   emulators: {self.emulators[0].api_url} and {self.emulators[1].api_url}\n"
+                f"   try:       python manage.py sync {PROJECT} --wait\n")
