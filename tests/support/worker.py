@@ -128,3 +128,10 @@ class BeatProcess(CeleryProcess):
 
     def arguments(self) -> list[str]:
         return ["beat", "--loglevel", "INFO", "--schedule", str(self.log_path.with_suffix(".schedule"))]
+
+
+def manage_py(*args: str, key_prefix: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `python manage.py ...` as a separate process on the test database, broker and queue."""
+    env = CeleryProcess(key_prefix=key_prefix, log_dir=Path(settings.VAR_DIR)).env()
+    return subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=settings.BASE_DIR, capture_output=True,
+                          text=True, timeout=timeout)

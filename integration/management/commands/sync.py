@@ -30,12 +30,12 @@ class Command(BaseCommand):
         try:
             project_obj = Project.objects.get(name=project)
         except Project.DoesNotExist:
-            raise CommandError(f"no project named {project!r}") from None
+            raise CommandError(f"no project named {project!r}", returncode=2) from None
         try:
             run = runs.run_start(project=project_obj, mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
                                  entity_maps=entity_maps, trigger=SyncRun.Trigger.COMMAND)
         except runs.RunRefused as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), returncode=2) from None
         self.stdout.write(f"run #{run.pk} of {project_obj.name} queued ({run.mode})")
         if not wait:
             return
