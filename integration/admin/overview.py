@@ -35,6 +35,8 @@ def overview_view(request):
             "failures": [{"map": failures, "bars": bars(failures.per_day, overview.days)}
                          for failures in overview.failures],
             "first_day": overview.days[0], "last_day": overview.days[-1],
+            "record_runs": " · ".join(f"{n} {status}" for status, n in sorted(overview.record_runs.items())),
+            "record_runs_total": sum(overview.record_runs.values()),
         })
     running = any(project["active"] for project in projects)
     context = {**admin.site.each_context(request), "title": "Project overview", "projects": projects,

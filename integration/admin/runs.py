@@ -8,7 +8,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from integration.admin.display import counts_text, duration_text, pretty_json, progress_bar, status_badge
-from integration.models import ACTIVE_RUN_STATUSES, EntityMap, RecordSync, SyncRun, WebhookDelivery, WorkerHeartbeat
+from integration.models import (
+    ACTIVE_RUN_STATUSES,
+    EntityMap,
+    RecordStatus,
+    RecordSync,
+    SyncRun,
+    WebhookDelivery,
+    WorkerHeartbeat,
+)
 from integration.services import retries, runs
 
 
@@ -37,9 +45,9 @@ class SyncRunAdmin(ReadOnlyAdmin):
     list_select_related = ("project",)
     date_hierarchy = "created_at"
     actions = ["retry_failed", "cancel"]
-    readonly_fields = ("stages_table", "records_links")
+    readonly_fields = ("stages_table", "records_links", "failures")
     fields = ("project", "mode", "trigger", "is_bulk", "status", "requested_by", "created_at", "started_at",
-              "finished_at", "message", "counts", "stages_table", "records_links")
+              "finished_at", "message", "counts", "stages_table", "records_links", "failures")
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: SyncRun) -> str:
@@ -77,6 +85,11 @@ class SyncRunAdmin(ReadOnlyAdmin):
         return format_html('<a href="{url}?run={run}">all records</a> · '
                            '<a href="{url}?run={run}&amp;status__exact=failed">failed records</a>',
                            url=url, run=obj.pk)
+
+    @admin.display(description="first failures")
+    def failures(self, obj: SyncRun) -> str:
+        failed = obj.records.filter(status=RecordStatus.FAILED).select_related("entity_map").order_by("id")[:20]
+        return render_to_string("admin/integration/failures_table.html", {"records": failed})
 
     @admin.action(description="Retry the failed records of the selected runs", permissions=["change"])
     def retry_failed(self, request, queryset):

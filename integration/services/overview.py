@@ -41,10 +41,11 @@ class MapFailures:
 @dataclass(frozen=True)
 class ProjectOverview:
     project: Project
-    last_runs: list[SyncRun]
+    last_runs: list[SyncRun]  # bulk runs: one-record runs (webhooks, retries) would crowd them out
     active: list[ActiveRun]
     failures: list[MapFailures]
     days: list[date]
+    record_runs: dict[str, int]  # one-record and retry runs of the last 24 hours, by status
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | No
     overviews = []
     for project in projects:
         active = []
-        for run in SyncRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).order_by("created_at"):
+        in_progress = SyncRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES, is_bulk=True)
+        for run in in_progress.order_by("created_at"):
             stages = runs.run_progress(run=run)
             active.append(ActiveRun(run=run, stages=stages, done=sum(s["done"] for s in stages),
                                     total=sum(s["records"] for s in stages),
@@ -81,8 +83,11 @@ def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | No
         failures = [MapFailures(entity_map=m.name, entity_map_id=m.pk, enabled=m.enabled,
                                 per_day=[by_map.get(m.pk, {}).get(day, 0) for day in window])
                     for m in sorted(project.entity_maps.all(), key=lambda m: (m.order, m.pk))]
-        overviews.append(ProjectOverview(project=project, last_runs=list(project.runs.all()[:runs_shown]),
-                                         active=active, failures=failures, days=window))
+        record_runs = dict(project.runs.filter(is_bulk=False, created_at__gte=now - timedelta(days=1))
+                           .values_list("status").annotate(n=Count("id")).order_by())
+        last_runs = list(project.runs.filter(is_bulk=True)[:runs_shown])
+        overviews.append(ProjectOverview(project=project, last_runs=last_runs, active=active, failures=failures,
+                                         days=window, record_runs=record_runs))
     return overviews
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.models import RecordStatus, RunStatus, WorkerHeartbeat
+from integration.models import RecordStatus, RunStatus, SyncRun, WorkerHeartbeat
 from tests.support import factories
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +27,8 @@ def test_the_overview_shows_runs_progress_failures_and_workers(admin_client_with
                   records=[("Contacts", FAILED), ("Contacts", FAILED), ("Accounts", SUCCEEDED)])
     factories.run(project, status=RunStatus.WARNING, age=timedelta(days=1), records=[("Contacts", FAILED)])
     running = factories.run(project, status=RunStatus.RUNNING, records=[("Accounts", SUCCEEDED), ("Accounts", PENDING)])
+    factories.run(project, is_bulk=False, mode=SyncRun.Mode.RECORD, trigger=SyncRun.Trigger.WEBHOOK,
+                  records=[("Accounts", SUCCEEDED)])
     WorkerHeartbeat.objects.create(hostname="celery@alive", seen_at=timezone.now(), tasks_seen=12)
     WorkerHeartbeat.objects.create(hostname="celery@gone", seen_at=timezone.now() - timedelta(hours=1), tasks_seen=3)
     response = admin_client_with_perms.get(reverse("admin:overview"))
@@ -34,7 +36,9 @@ def test_the_overview_shows_runs_progress_failures_and_workers(admin_client_with
     page = response.content.decode()
     assert f"Run #{running.pk}" in page
     assert "1 / 2" in page
-    assert page.count('class="p2c-run"') == 3  # last runs
+    assert page.count('class="p2c-run"') == 3  # last bulk runs
+    assert "One-record runs (webhooks, retries) in the last 24 hours:" in page
+    assert "(1 succeeded)" in page
     assert "3 failed" in page
     assert "none failed" in page
     assert page.count('<rect class="bar"') == 2  # one bar per day with failures

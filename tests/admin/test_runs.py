@@ -37,6 +37,7 @@ def test_a_run_page_shows_its_stages_and_links_to_its_records(admin_client_with_
     assert "Accounts" in page
     assert "Contacts" in page
     assert f"?run={run.pk}&amp;status__exact=failed" in page
+    assert "no value map entry for &#x27;Atlantis&#x27;" in page  # the first failures, on the run's page
     assert 'name="_save"' not in page  # history is read-only
 
 
