@@ -20,6 +20,9 @@ class EmulatorHandle:
 
     def __post_init__(self):
         self.session = self.new_session()
+        self._new_token_cache()
+
+    def _new_token_cache(self) -> None:
         self._msal = msal.ConfidentialClientApplication(
             self.emulator.app.identity.client_id, client_credential=self.emulator.app.identity.client_secret,
             authority=f"{self.origin}/{self.tenant}", http_client=self.session, instance_discovery=False)
@@ -56,6 +59,7 @@ class EmulatorHandle:
         return response.json()
 
     def reset(self) -> None:
+        self._new_token_cache()  # an earlier test may have revoked every token issued so far
         self.control("PUT", "config", {"latency_ms": 0, "fault_rate": 0, "unavailable_rate": 0, "throttle": None,
                                        "concurrency_limit": None, "token_ttl_s": None})
         self.control("POST", "reset")
