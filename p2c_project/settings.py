@@ -255,11 +255,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Webhook URLs carry the project's secret as ?code= (Dataverse's WebhookKey); no log line shows it.
+    "filters": {"redact_webhook_keys": {"()": "integration.log_filters.RedactWebhookKeys"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact_webhook_keys"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Third-party chatter stays at WARNING unless asked for.
         "urllib3": {"level": "WARNING"},
         "msal": {"level": "WARNING"},
+        # runserver's request lines (with query strings) go through the redacting handler too.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
