@@ -13,6 +13,7 @@ from integration.models import ACTIVE_RUN_STATUSES, Project, RunStatus, SyncRun
 from integration.services import runs
 
 EXIT_CODES = {RunStatus.SUCCEEDED: 0, RunStatus.WARNING: 1}
+COUNT_ORDER = ("total", "created", "updated", "unchanged", "deleted", "skipped", "failed", "open")
 
 
 class Command(BaseCommand):
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"run #{run.pk} still {run.status} after {timeout}s")
                 return 2
             time.sleep(0.5)
-        counts = " ".join(f"{key}={value}" for key, value in run.counts.items() if value)
+        counts = " ".join(f"{key}={run.counts[key]}" for key in COUNT_ORDER if run.counts.get(key))
         self.stdout.write(f"run #{run.pk} {run.status}: {counts or 'nothing to do'}")
         return EXIT_CODES.get(run.status, 2)
 
