@@ -7,6 +7,7 @@ alone, with the API's or the mapping's message, and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ def _sync(record: RecordSync, context: MapContext) -> None:
     if reason:
         _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
         return
+    _rekey(record, definition, snapshot)
     try:
         resolver = DatabaseResolver(entity_map=entity_map, organization_mappings=context.organization_mappings,
                                     map_ids=context.map_ids)
@@ -136,7 +138,7 @@ def _sync(record: RecordSync, context: MapContext) -> None:
         "source_hash": source_hash, "source_deleted_at": None, "synced_at": timezone.now(),
     }
     try:
-        with transaction.atomic():
+        with _savepoint():
             if link is None or not KeyLink.objects.filter(pk=link.pk).update(**values):
                 KeyLink.objects.create(entity_map=entity_map, source_key=record.source_key, **values)
     except IntegrityError:
@@ -145,6 +147,23 @@ def _sync(record: RecordSync, context: MapContext) -> None:
                           "or is linked to another source record", max_attempts=3) from None
     outcome = RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED
     _finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload, destination_key=destination_key)
+
+
+def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict) -> None:
+    """A row queued before its key was known (a webhook for a record never synced carries only its id) takes
+    the key of the record as it was read."""
+    try:
+        key = mapping.source_key(definition, snapshot)
+    except mapping.MappingError as exc:
+        raise _Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+    if key == record.source_key:
+        return
+    try:
+        with transaction.atomic():
+            RecordSync.objects.filter(pk=record.pk).update(source_key=key)
+    except IntegrityError:
+        raise _Fail("duplicate_row", f"this run already syncs {key} in another row") from None
+    record.source_key = key
 
 
 def _sync_delete(record: RecordSync) -> None:
@@ -164,6 +183,14 @@ def _sync_delete(record: RecordSync) -> None:
     KeyLink.objects.filter(pk=link.pk).update(source_deleted_at=timezone.now())
     _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, destination_key=link.destination_key,
             message="deleted at the source; the destination record is kept (deletes are not propagated)")
+
+
+def _savepoint():
+    """Inside a caller's transaction, a savepoint keeps it usable after a unique violation. Outside one (a task),
+    each statement commits on its own; a BEGIN and COMMIT around them would cost two round trips per record."""
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return contextlib.nullcontext()
 
 
 def _call(operation):

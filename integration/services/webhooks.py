@@ -86,12 +86,8 @@ def webhook_receive(*, project: Project, body: object, size_exceeded: bool = Fal
     records = [record for entity_map in maps
                if (record := _record(entity_map, context, size_exceeded=size_exceeded)) is not None]
     if not records:
-        if context.message == "Delete":
-            return WebhookOutcome("ignored", f"{context.entity} {context.record_id} was never synced; "
-                                             "nothing to delete")
-        return WebhookOutcome("ignored", f"{context.entity} {context.record_id} was never synced and the "
-                                         "notification carries neither a complete image nor its key; the next "
-                                         "incremental run syncs it")
+        return WebhookOutcome("ignored", f"{context.entity} {context.record_id} was never synced; "
+                                         "nothing to delete")
     try:
         with transaction.atomic():
             run = runs.run_start_given(project=project, mode=SyncRun.Mode.RECORD, trigger=SyncRun.Trigger.WEBHOOK,
@@ -113,9 +109,8 @@ def webhook_receive(*, project: Project, body: object, size_exceeded: bool = Fal
 def _record(entity_map: EntityMap, context: ExecutionContext, *, size_exceeded: bool) -> RecordSync | None:
     """The unsaved row for one map: a delete of the linked record, or an upsert from the image or a re-read.
 
-    None when there is nothing to do: a delete of a record never synced, or a change to a record never synced
-    whose key the notification does not carry (the engine keys a re-read row by the key given here, so a guess
-    would make a wrong link; the next incremental run syncs the record).
+    None for a delete of a record never synced. A re-read of a record never synced whose key the notification
+    does not carry is queued under its id; the engine gives the row its key once it has read the record.
     """
     link = KeyLink.objects.filter(entity_map=entity_map, source_id=context.record_id).only("source_key").first()
     if context.message == "Delete":
@@ -135,9 +130,8 @@ def _record(entity_map: EntityMap, context: ExecutionContext, *, size_exceeded: 
         return RecordSync(entity_map=entity_map, source_key=source_key, source_id=context.record_id,
                           snapshot=snapshot)
     source_key = link.source_key if link else _key_in(definition, snapshot or context.post_image or context.target)
-    if source_key is None:
-        return None
-    return RecordSync(entity_map=entity_map, source_key=source_key, source_id=context.record_id, refresh=True)
+    return RecordSync(entity_map=entity_map, source_key=source_key or context.record_id, source_id=context.record_id,
+                      refresh=True)
 
 
 def _snapshot(context: ExecutionContext, entity_map: EntityMap, needed: tuple[str, ...], *,

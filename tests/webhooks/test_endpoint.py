@@ -156,12 +156,11 @@ def test_an_update_without_an_image_re_reads_by_the_links_key(project):
     assert (record.source_key, record.refresh) == ("ACC-00042-QWERTY", True)
 
 
-def test_a_never_synced_record_whose_key_is_unknown_is_left_to_the_next_run(project):
+def test_a_never_synced_record_whose_key_is_unknown_is_queued_by_its_id_for_a_re_read(project):
     response = post(contexts.stripped(contexts.context()), **{"x-ms-dynamics-msg-size-exceeded": "true"})
-    assert response.status_code == 200
-    assert response.json()["status"] == "ignored"
-    assert "next incremental run" in response.json()["note"]
-    assert not SyncRun.objects.exists()
+    assert response.status_code == 202
+    record = RecordSync.objects.get()
+    assert (record.source_key, record.source_id, record.refresh) == (contexts.ACCOUNT_ID, contexts.ACCOUNT_ID, True)
 
 
 def test_a_create_takes_the_record_from_its_target(project):
