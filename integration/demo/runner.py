@@ -201,7 +201,7 @@ class Demo:
     def explore_text(self) -> str:
         base = f"http://127.0.0.1:{self.port}"
         return (f"   admin:     {base}/admin/   (user admin, password {self.password})\n"
-                f"   overview:  {base}/admin/integration/overview/\n"
+                f"   overview:  {base}/admin/overview/\n"
                 f"   REST API:  {base}/api/   (OpenAPI schema at {base}/api/schema/)\n"
                 f"   emulators: {self.emulators[0].api_url} and {self.emulators[1].api_url}\n"
                 f"   try:       python manage.py sync {PROJECT} --wait\n")
