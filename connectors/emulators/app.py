@@ -68,6 +68,10 @@ class EmulatorApp:
     def audience_ok(self, audience: str) -> bool:
         raise NotImplementedError
 
+    def extra_control(self, request: Request, action: str, body: dict) -> Response | None:
+        """A control action of this emulator's own (None: not one of its own)."""
+        return None
+
     def stats_key(self, request: Request) -> str:
         """The entity set a request is counted under in the stats."""
         rest = request.path[len(self.api_root):]
@@ -129,6 +133,9 @@ class EmulatorApp:
             return json_response(400, {"error": str(exc)})
         if not isinstance(body, dict):
             return json_response(400, {"error": "the body must be a JSON object"})
+        own = self.extra_control(request, action, body)
+        if own is not None:
+            return own
         with self._control_lock:
             if (request.method, action) == ("POST", "reset"):
                 with self.store.lock:

@@ -17,19 +17,12 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def rows(handle, entity_set, **params):
-    response = handle.session.get(f"{handle.api_url}{entity_set}", params=params,
-                                  headers=handle.auth_headers(Prefer="odata.maxpagesize=5000"))
-    response.raise_for_status()
-    return response.json()["value"]
-
-
 def customer_accounts(finops) -> Counter:
-    return Counter(c["CustomerAccount"] for c in rows(finops, "CustomersV3", **{"cross-company": "true"}))
+    return Counter(c["CustomerAccount"] for c in finops.rows("CustomersV3", **{"cross-company": "true"}))
 
 
 def account_numbers(dataverse) -> set[str]:
-    return {a["accountnumber"] for a in rows(dataverse, "accounts") if a.get("accountnumber")}
+    return {a["accountnumber"] for a in dataverse.rows("accounts") if a.get("accountnumber")}
 
 
 def test_throttling_and_outages_still_sync_every_record_once(dataverse, finops, celery_worker):
@@ -58,7 +51,7 @@ def test_a_bad_record_fails_alone_with_its_reason_and_succeeds_after_the_fix(dat
     finops.seed(SellableReleasedProducts=5, seed=5)
     dataverse.seed(accounts=20, seed=5)
     project = prospect_to_cash_project(dataverse, finops)
-    bad = next(a for a in rows(dataverse, "accounts") if a.get("accountnumber"))
+    bad = next(a for a in dataverse.rows("accounts") if a.get("accountnumber"))
     headers = dataverse.auth_headers()
     dataverse.session.patch(f"{dataverse.api_url}accounts({bad['accountid']})", json={"address1_country": "Atlantis"},
                             headers=headers).raise_for_status()
@@ -80,7 +73,7 @@ def test_a_bad_record_fails_alone_with_its_reason_and_succeeds_after_the_fix(dat
 
     assert retry.status == RunStatus.SUCCEEDED
     assert retry.records.get().retry_of == failed
-    customer = next(c for c in rows(finops, "CustomersV3", **{"cross-company": "true"})
+    customer = next(c for c in finops.rows("CustomersV3", **{"cross-company": "true"})
                     if c["CustomerAccount"] == bad["accountnumber"])
     assert customer["AddressCountryRegionId"] == "DEU"
 

@@ -10,13 +10,6 @@ from tests.support.projects import prospect_to_cash_project, run_and_wait
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def rows(handle, entity_set, **params):
-    response = handle.session.get(f"{handle.api_url}{entity_set}", params=params,
-                                  headers=handle.auth_headers(Prefer="odata.maxpagesize=5000"))
-    response.raise_for_status()
-    return response.json()["value"]
-
-
 @pytest.fixture
 def seeded(dataverse, finops):
     finops.seed(SellableReleasedProducts=20, seed=3)
@@ -36,8 +29,8 @@ def test_full_run_syncs_every_eligible_record_once(seeded, celery_worker):
     assert run.status == RunStatus.SUCCEEDED, run.message
     assert run.counts["created"] + run.counts["updated"] > 0
 
-    accounts = [a for a in rows(dataverse, "accounts") if a.get("accountnumber")]
-    customers = {(c["dataAreaId"], c["CustomerAccount"]): c for c in rows(finops, "CustomersV3",
+    accounts = [a for a in dataverse.rows("accounts") if a.get("accountnumber")]
+    customers = {(c["dataAreaId"], c["CustomerAccount"]): c for c in finops.rows("CustomersV3",
                                                                           **{"cross-company": "true"})}
     for account in accounts:
         matches = [c for (company, number), c in customers.items() if number == account["accountnumber"]]
@@ -45,8 +38,8 @@ def test_full_run_syncs_every_eligible_record_once(seeded, celery_worker):
         assert matches[0]["OrganizationName"] == account["name"][:100]
         assert matches[0]["IsExternallyMaintained"] == "Yes"
 
-    contacts = rows(dataverse, "contacts")
-    persons = rows(finops, "CDSContactPersons", **{"cross-company": "true"})
+    contacts = dataverse.rows("contacts")
+    persons = finops.rows("CDSContactPersons", **{"cross-company": "true"})
     expected_persons = {c["msdynce_contactnumber"] for c in contacts
                         if not c.get("msdynce_isactivecustomer") and c.get("msdynce_iscompanyanaccount")}
     assert sorted(p["ContactPersonId"] for p in persons) == sorted(expected_persons)
@@ -54,14 +47,14 @@ def test_full_run_syncs_every_eligible_record_once(seeded, celery_worker):
     active = {c["msdynce_contactnumber"] for c in contacts if c.get("msdynce_isactivecustomer")}
     assert active <= {number for _, number in customers}
 
-    quotes = rows(dataverse, "quotes")
+    quotes = dataverse.rows("quotes")
     eligible_quotes = {q["quotenumber"] for q in quotes
                        if q["statecode"] == 1 and q.get("msdynce_hasexternallymaintainedproductsonly")}
-    headers = rows(finops, "CDSSalesQuotationHeaders", **{"cross-company": "true"})
+    headers = finops.rows("CDSSalesQuotationHeaders", **{"cross-company": "true"})
     assert sorted(h["SalesQuotationNumber"] for h in headers) == sorted(eligible_quotes)
 
-    products = rows(finops, "SellableReleasedProducts", **{"$filter": "dataAreaId eq 'usmf'"})
-    sales_products = {p["productnumber"]: p for p in rows(dataverse, "products")}
+    products = finops.rows("SellableReleasedProducts", **{"$filter": "dataAreaId eq 'usmf'"})
+    sales_products = {p["productnumber"]: p for p in dataverse.rows("products")}
     for product in products:
         assert sales_products[product["ProductNumber"]]["msdynce_ismaintainedexternally"] is True
 
@@ -82,7 +75,7 @@ def test_a_changed_field_flows_in_the_next_incremental_run_and_nothing_else(seed
     project = prospect_to_cash_project(dataverse, finops)
     run_and_wait(project, mode=SyncRun.Mode.FULL)
 
-    account = next(a for a in rows(dataverse, "accounts") if a.get("accountnumber"))
+    account = next(a for a in dataverse.rows("accounts") if a.get("accountnumber"))
     response = dataverse.session.patch(f"{dataverse.api_url}accounts({account['accountid']})",
                                        json={"telephone1": "+1 425-555-0100"}, headers=dataverse.auth_headers())
     assert response.status_code == 204

@@ -12,12 +12,6 @@ from tests.support.worker import manage_py
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def rows(handle, entity_set):
-    response = handle.session.get(f"{handle.api_url}{entity_set}", headers=handle.auth_headers())
-    response.raise_for_status()
-    return response.json()["value"]
-
-
 def test_sync_wait_shows_progress_and_exits_0_when_the_run_succeeded(dataverse, finops, celery_worker):
     dataverse.seed(accounts=10, seed=21)
     prospect_to_cash_project(dataverse, finops)
@@ -36,7 +30,7 @@ def test_sync_wait_shows_progress_and_exits_0_when_the_run_succeeded(dataverse, 
 def test_sync_wait_exits_1_on_warning(dataverse, finops, celery_worker):
     dataverse.seed(accounts=4, seed=22)
     prospect_to_cash_project(dataverse, finops)
-    bad = next(a for a in rows(dataverse, "accounts") if a.get("accountnumber"))
+    bad = next(a for a in dataverse.rows("accounts") if a.get("accountnumber"))
     dataverse.session.patch(f"{dataverse.api_url}accounts({bad['accountid']})", json={"address1_country": "Mars"},
                             headers=dataverse.auth_headers()).raise_for_status()
 

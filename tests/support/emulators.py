@@ -52,6 +52,19 @@ class EmulatorHandle:
     def auth_headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token()}", **extra}
 
+    def rows(self, entity_set: str, **params) -> list[dict]:
+        """Every row of an entity set (all pages), read over HTTPS as a client would."""
+        url: str | None = f"{self.api_url}{entity_set}"
+        found: list[dict] = []
+        while url:
+            response = self.session.get(url, params=params,
+                                        headers=self.auth_headers(Prefer="odata.maxpagesize=5000"))
+            response.raise_for_status()
+            body = response.json()
+            found.extend(body["value"])
+            url, params = body.get("@odata.nextLink"), None
+        return found
+
     # --- the control API ----------------------------------------------------------------------------------
     def control(self, method: str, action: str, body: dict | None = None) -> dict:
         response = self.session.request(method, f"{self.origin}/_emulator/{action}", json=body, timeout=120)

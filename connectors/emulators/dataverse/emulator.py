@@ -19,7 +19,7 @@ from connectors.emulators.dataverse.writes import Numbering, Writer
 from connectors.emulators.identity import AuthError
 from connectors.emulators.odata.errors import ODataQueryError
 from connectors.emulators.protection import Rejection
-from connectors.emulators.server import Request, Response, empty_response, json_response
+from connectors.emulators.server import Request, Response, empty_response
 
 
 class DataverseEmulator(EmulatorApp):
@@ -61,16 +61,8 @@ class DataverseEmulator(EmulatorApp):
         finally:
             self.webhooks.flush()  # what this request committed goes out now, from the sender's thread
 
-    def _control(self, request: Request, action: str) -> Response:
-        if action != "webhooks":
-            return super()._control(request, action)
-        try:
-            body = request.json() if request.body.strip() else {}
-        except ValueError as exc:
-            return json_response(400, {"error": str(exc)})
-        if not isinstance(body, dict):
-            return json_response(400, {"error": "the body must be a JSON object"})
-        return self.webhooks.control(request, body)
+    def extra_control(self, request: Request, action: str, body: dict) -> Response | None:
+        return self.webhooks.control(request, body) if action == "webhooks" else None
 
     def _run(self, request: Request, references: dict[str, str]) -> Outcome:
         """One request (top-level or inside a batch), with every refusal rendered as Dataverse's error body."""
