@@ -68,10 +68,18 @@ class DatabaseResolver:
         self.cache = cache
         self.organization_mappings = organization_mappings
         self.map_ids = map_ids
+        # Several fields of one record often look up the same parent (a contact's company and party number both
+        # come from its account's link): one query each.
+        self._links: dict[tuple, LinkTarget | None] = {}
 
     def link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
+        key = (tuple(entity_maps), match, str(value))
+        if key not in self._links:
+            self._links[key] = self._read_link(entity_maps, match, str(value))
+        return self._links[key]
+
+    def _read_link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
         field = _MATCH_FIELDS[match]
-        value = str(value)
         if match in ("source_id", "destination_id"):
             value = value.lower()
         ids = [self.map_ids[name] for name in entity_maps if name in self.map_ids]
