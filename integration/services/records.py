@@ -24,7 +24,7 @@ from integration.models import KeyLink, RecordStatus, RecordSync
 from integration.services import endpoints
 from integration.services.contexts import MapContext, map_context
 from integration.services.resolver import DatabaseResolver
-from integration.services.stages import stage_finish_if_done
+from integration.services.stages import stage_finish_if_done, stages_in_flight
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,21 @@ def record_sync(*, record_id: int) -> Decision:
     record = RecordSync.objects.defer("payload").get(pk=record_id)
     context = map_context(record.entity_map_id, record.run_id)
     record.entity_map = context.entity_map  # shared, already loaded with its project and connections
+    stages_in_flight.enter(record.stage_id)
+    decision, ended = Decision(), True
     try:
-        _sync(record, context)
-    except _RetryLater as exc:
-        return _wait_or_fail(record, exc)
-    except _Fail as exc:
-        _finish(record, RecordStatus.FAILED, error=exc)
-    stage_finish_if_done(stage_id=record.stage_id)
-    return Decision()
+        try:
+            _sync(record, context)
+        except _RetryLater as exc:
+            decision, ended = _wait_or_fail(record, exc)
+        except _Fail as exc:
+            _finish(record, RecordStatus.FAILED, error=exc)
+    except BaseException:
+        stages_in_flight.leave(record.stage_id)  # the record stays open; it asks when it ends
+        raise
+    if stages_in_flight.leave(record.stage_id) and ended:
+        stage_finish_if_done(stage_id=record.stage_id)
+    return decision
 
 
 def _claim(record_id: int) -> bool:
@@ -205,14 +212,14 @@ def _call(operation):
         raise _Fail(type(exc).__name__, exc.message) from None
 
 
-def _wait_or_fail(record: RecordSync, exc: _RetryLater) -> Decision:
+def _wait_or_fail(record: RecordSync, exc: _RetryLater) -> tuple[Decision, bool]:
+    """Send the record back to wait, or fail it when it had its attempts; also says whether it ended."""
     attempts = RecordSync.objects.values_list("attempts", flat=True).get(pk=record.pk)
     limit = exc.max_attempts or settings.P2C_RECORD_MAX_ATTEMPTS
     if attempts >= limit:
         message = f"gave up after {attempts} attempts: {exc.message}"
         _finish(record, RecordStatus.FAILED, error=_Fail(exc.error_type, message))
-        stage_finish_if_done(stage_id=record.stage_id)
-        return Decision()
+        return Decision(), True
     wait = exc.wait if exc.wait is not None else backoff(attempts)
     RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(
         status=RecordStatus.WAITING, next_attempt_at=timezone.now() + timedelta(seconds=wait),
@@ -221,7 +228,7 @@ def _wait_or_fail(record: RecordSync, exc: _RetryLater) -> Decision:
              record.entity_map.name, record.source_key, attempts, wait, exc.error_type)
     # A long wait stays in the database, where the sweeper finds it; a broker message would outlive
     # Redis's visibility timeout.
-    return Decision(retry_in=wait) if wait <= settings.P2C_MAX_COUNTDOWN_SECONDS else Decision()
+    return (Decision(retry_in=wait) if wait <= settings.P2C_MAX_COUNTDOWN_SECONDS else Decision()), False
 
 
 def backoff(attempt: int) -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 
 from django.db import transaction
 from django.utils import timezone
@@ -55,6 +57,34 @@ def stage_fail(*, stage: SyncStage, message: str) -> None:
             status=StageStatus.FAILED, finished_at=timezone.now(), message=message[:4000]):
         log.warning("stage failed run=%s entity_map=%s: %s", stage.run_id, stage.entity_map.name, message)
         runs.run_continue(run=stage.run)
+
+
+class StagesInFlight:
+    """The records of each stage this process is syncing right now. A record that ends asks whether its stage is
+    done only when no other record of that stage is in flight here: while one is, the answer is no (that one is
+    open), and it asks in turn when it ends. With a pool of threads this saves a query per record; a process that
+    syncs one record at a time asks after every record, as it must.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._syncing: Counter[int] = Counter()
+
+    def enter(self, stage_id: int) -> None:
+        with self._lock:
+            self._syncing[stage_id] += 1
+
+    def leave(self, stage_id: int) -> bool:
+        """A record left (ended, or still open); True when it was the stage's last one in flight here."""
+        with self._lock:
+            self._syncing[stage_id] -= 1
+            if self._syncing[stage_id] > 0:
+                return False
+            del self._syncing[stage_id]
+            return True
+
+
+stages_in_flight = StagesInFlight()
 
 
 def stage_finish_if_done(*, stage_id: int) -> bool:
