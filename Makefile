@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint install clean
+.PHONY: demo test bench lint install clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit("p2c needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -22,6 +22,11 @@ demo: $(STAMP)
 # Uses DATABASE_URL and REDIS_URL when set, else the embedded defaults (SQLite and Redis under var/).
 test: $(STAMP)
 	DEBUG=true $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The benchmarks' standard set (bench/README.md), about 15 minutes on 2 cores; the tables go to bench/results/.
+# Uses DATABASE_URL and REDIS_URL when set, else the embedded defaults. More runs: BENCH_ARGS="--repeat 3".
+bench: $(STAMP)
+	$(BIN)/python bench/standard.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

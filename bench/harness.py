@@ -2,28 +2,39 @@
 
 The database is PostgreSQL when DATABASE_URL is set (a fresh `<name>_bench` database is made from it), else a
 fresh SQLite file under var/bench/; the broker is REDIS_URL when set, else the embedded Redis. The emulators run
-in this process over HTTPS; the workers are `celery worker` processes, as in production.
+in this process over HTTPS; the workers are `celery worker` processes, as in production, with the benchmark's
+probe (bench/worker_probe.py: database statements per process) and bare-pipeline task (bench/bare_task.py).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VAR = ROOT / "var" / "bench"
+PROBE_DIR = BENCH_VAR / "probe"
+WORKER_MODULES = ("bench.worker_probe", "bench.bare_task")
+CLIENT_ID, CLIENT_SECRET = "p2c-emulator", "emulator-secret"  # the emulators' documented defaults
 
 
 def _prepare_environment() -> None:
     """Point Django at the benchmark's own database before it is imported."""
-    os.environ.setdefault("DEBUG", "true")
+    # Production settings: with DEBUG on, Django keeps every query in memory and wraps each cursor call in a
+    # timing wrapper, which costs workers ~10% and grows their memory.
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", "p2c-benchmark-only-" + uuid.uuid4().hex)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "p2c_project.settings")
     os.environ["LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
     os.environ.setdefault("REDIS_KEY_PREFIX", f"p2c-bench-{uuid.uuid4().hex[:6]}:")
@@ -48,6 +59,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from measure import ApiCounts, RssSampler, api_counts, cpu_seconds, database_cpu_seconds, statements  # noqa: E402
+from report import markdown_table  # noqa: E402, F401 - scripts take it from here too
 
 from connectors.emulators import start  # noqa: E402
 from integration.models import ACTIVE_RUN_STATUSES, Connection, Project, SyncRun  # noqa: E402
@@ -66,6 +79,11 @@ def reset_database() -> None:
     call_command("migrate", verbosity=0)
 
 
+def database_label() -> str:
+    """`postgresql` or `sqlite`, for file names."""
+    return connection.vendor
+
+
 def machine() -> str:
     import celery
     import django as dj
@@ -76,8 +94,8 @@ def machine() -> str:
             cursor.execute("SHOW server_version")
             db = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
     broker = "embedded Redis" if settings.EMBEDDED_REDIS else "Redis service"
-    return (f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}, Django {dj.__version__}, "
-            f"Celery {celery.__version__}, {db}, {broker}")
+    return (f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}, "
+            f"Django {dj.__version__}, Celery {celery.__version__}, {db}, {broker}")
 
 
 class Emulators:
@@ -89,6 +107,10 @@ class Emulators:
         self.finops = start("finops", cert_path=cert)
         self.cert = cert
 
+    @property
+    def both(self) -> tuple:
+        return (self.dataverse, self.finops)
+
     def control(self, emulator, method: str, action: str, body: dict | None = None) -> dict:
         import requests
 
@@ -96,6 +118,52 @@ class Emulators:
                                     timeout=600)
         response.raise_for_status()
         return response.json()
+
+    def configure(self, **config) -> None:
+        """The same config on both (latency_ms, throttle, concurrency_limit...); unnamed keys keep their value."""
+        for emulator in self.both:
+            self.control(emulator, "PUT", "config", config)
+
+    def reset(self) -> None:
+        """Empty data, default config, zeroed stats: a fresh pair for the next scenario."""
+        for emulator in self.both:
+            self.control(emulator, "PUT", "config", {"latency_ms": 0, "fault_rate": 0, "unavailable_rate": 0,
+                                                     "throttle": None, "concurrency_limit": None})
+            self.control(emulator, "POST", "reset")
+
+    def seed(self, *, products: int = 0, accounts: int = 0, contacts: int = 0, quotes: int = 0,
+             lines_per_quote: float = 0, seed: int = 1) -> dict[str, int]:
+        """Seed F&O products, then Sales accounts, contacts and quotes; quote lines are topped up so the quotes
+        carry `lines_per_quote` on average (the seeder gives each 1-5)."""
+        created: dict[str, int] = {}
+        if products:
+            created.update(self.control(self.finops, "POST", "seed",
+                                        {"SellableReleasedProducts": products, "seed": seed})["created"])
+        counts = {name: n for name, n in (("accounts", accounts), ("contacts", contacts), ("quotes", quotes)) if n}
+        if counts:
+            created.update(self.control(self.dataverse, "POST", "seed", {**counts, "seed": seed})["created"])
+        missing = round(quotes * lines_per_quote) - created.get("quotedetails", 0)
+        if quotes and missing > 0:
+            more = self.control(self.dataverse, "POST", "seed", {"quotedetails": missing, "seed": seed})["created"]
+            created["quotedetails"] = created.get("quotedetails", 0) + more.get("quotedetails", 0)
+        return created
+
+    def stats(self) -> dict[str, dict]:
+        return {emulator.app.name: self.control(emulator, "GET", "stats") for emulator in self.both}
+
+    def api_session(self, emulator):
+        """A plain `requests` session with a token, to change data the way a user of the API would."""
+        import requests
+
+        session = requests.Session()
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        session.verify = str(self.cert)
+        token = session.post(f"{emulator.origin}/contoso/oauth2/v2.0/token", data={
+            "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "scope": f"{emulator.origin}/.default"}, timeout=30).json()["access_token"]
+        session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json",
+                                "OData-Version": "4.0", "OData-MaxVersion": "4.0"})
+        return session
 
     def stop(self) -> None:
         self.dataverse.stop()
@@ -106,7 +174,7 @@ def create_project(emulators: Emulators, *, name: str = "bench", **connection_fi
     def connection(emulator, system: str) -> Connection:
         return Connection.objects.create(
             name=f"{name}-{system}", system=system, base_url=emulator.origin, authority=f"{emulator.origin}/contoso",
-            client_id="p2c-emulator", client_secret="emulator-secret", ca_bundle=str(emulators.cert),
+            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, ca_bundle=str(emulators.cert),
             default_company="usmf" if system == "finops" else "", **connection_fields)
 
     return template_load(name="prospect_to_cash", project=name,
@@ -115,23 +183,41 @@ def create_project(emulators: Emulators, *, name: str = "bench", **connection_fi
 
 
 class Workers:
-    """`celery worker` processes on the benchmark's database and broker."""
+    """`celery worker` processes on the benchmark's database and broker, with the benchmark's worker modules.
 
-    def __init__(self, *, count: int = 1, pool: str = "threads", concurrency: int = 8, extra_env: dict | None = None):
+    `emulators` (when given) tells the bare-pipeline task where F&O is and which certificate to trust.
+    """
+
+    def __init__(self, *, count: int = 1, pool: str = "threads", concurrency: int = 8, extra_env: dict | None = None,
+                 emulators: Emulators | None = None, timeout: float = 60):
+        self.count, self.pool, self.concurrency = count, pool, concurrency
         self.processes: list[subprocess.Popen] = []
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
+        shutil.rmtree(PROBE_DIR, ignore_errors=True)
+        PROBE_DIR.mkdir(parents=True)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", P2C_BENCH_PROBE_DIR=str(PROBE_DIR), **(extra_env or {}))
+        if emulators is not None:
+            env.update(P2C_BENCH_CA=str(emulators.cert), P2C_BENCH_FINOPS_ORIGIN=emulators.finops.origin,
+                       P2C_BENCH_CLIENT_ID=CLIENT_ID, P2C_BENCH_CLIENT_SECRET=CLIENT_SECRET)
         for n in range(count):
             log = open(BENCH_VAR / f"worker-{n}.log", "wb")  # noqa: SIM115 - the worker writes to it until stopped
             self.processes.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "p2c_project", "worker", "--pool", pool, "--concurrency",
                  str(concurrency), "--hostname", f"bench{n}@%h", "--loglevel", "WARNING", "--without-mingle",
-                 "--without-gossip", "--queues", settings.P2C_TASK_QUEUE],
+                 "--without-gossip", "--queues", settings.P2C_TASK_QUEUE, "--include", ",".join(WORKER_MODULES)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True))
-        time.sleep(3)  # let them connect before the first message
+        deadline = time.monotonic() + timeout
+        while not all((PROBE_DIR / f"ready-{pid}").exists() for pid in self.pids):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                self.stop()
+                raise RuntimeError(f"the workers did not start; see {BENCH_VAR}/worker-*.log")
+            time.sleep(0.1)
 
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes]
+
+    def describe(self) -> str:
+        return f"{self.count} x `--pool {self.pool} --concurrency {self.concurrency}`"
 
     def stop(self) -> None:
         for process in self.processes:
@@ -144,8 +230,10 @@ class Workers:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def run_and_time(project: Project, *, mode: str, entity_maps: list[str] | None = None,
-                 timeout: float = 3600) -> tuple[SyncRun, float]:
+def run_and_time(project: Project, *, mode: str, entity_maps: list[str] | None = None, timeout: float = 3600,
+                 on_poll: Callable[[SyncRun], None] | None = None) -> tuple[SyncRun, float]:
+    """Start a run and wait for its end; the time is from the start request to the moment it was seen ended
+    (polled every 20 ms for 5 s, then every 0.25 s). `on_poll` is called with the run while it is in progress."""
     started = time.monotonic()
     run = runs.run_start(project=project, mode=mode, entity_maps=entity_maps, trigger=SyncRun.Trigger.COMMAND)
     while True:
@@ -154,7 +242,9 @@ def run_and_time(project: Project, *, mode: str, entity_maps: list[str] | None =
             return run, time.monotonic() - started
         if time.monotonic() - started > timeout:
             raise TimeoutError(f"run #{run.pk} still {run.status} after {timeout}s")
-        time.sleep(0.25)
+        if on_poll is not None:
+            on_poll(run)
+        time.sleep(0.02 if time.monotonic() - started < 5 else 0.25)  # short runs are timed closely
 
 
 def stage_seconds(run: SyncRun) -> dict[str, float]:
@@ -162,7 +252,86 @@ def stage_seconds(run: SyncRun) -> dict[str, float]:
             for stage in run.stages.select_related("entity_map") if stage.started_at and stage.finished_at}
 
 
-def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class RunFigures:
+    """One timed run and what it cost: API requests, database statements, worker memory."""
+
+    run: SyncRun
+    seconds: float
+    records: int  # the run's record rows: what the workers synced (written, unchanged, skipped or failed)
+    failed: int
+    api: ApiCounts
+    statements: Counter
+    rss_peaks: dict[str, float]  # MiB by worker process
+    worker_cpu: float  # CPU seconds of every worker process during the run
+    bench_cpu: float  # CPU seconds of this process (the emulators, and the polling of the run) during the run
+    database_cpu: float  # CPU seconds of the PostgreSQL backends of the benchmark's database (0 on SQLite)
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds
+
+    @property
+    def queries(self) -> int:
+        return sum(self.statements.values())
+
+
+def add_worker_arguments(parser, *, workers: int = 1, pool: str = "prefork", concurrency: int = 2) -> None:
+    """--workers, --pool and --concurrency, with the scenario's defaults."""
+    parser.add_argument("--workers", type=int, default=workers, help="worker processes (celery worker commands)")
+    parser.add_argument("--pool", default=pool, choices=["prefork", "threads", "solo"])
+    parser.add_argument("--concurrency", type=int, default=concurrency, help="of each worker")
+
+
+class Environment:
+    """Everything a scenario runs on: a fresh database, both emulators, the workers (one setting per
+    environment) and the sampler of their memory. Use it as a context manager."""
+
+    def __init__(self, *, workers: int = 1, pool: str = "threads", concurrency: int = 8,
+                 extra_env: dict | None = None):
+        self.worker_options = {"count": workers, "pool": pool, "concurrency": concurrency, "extra_env": extra_env}
+
+    @classmethod
+    def from_args(cls, args, **options) -> Environment:
+        return cls(workers=args.workers, pool=args.pool, concurrency=args.concurrency, **options)
+
+    def __enter__(self) -> Environment:
+        reset_database()
+        self.emulators = Emulators()
+        try:
+            self.workers = Workers(**self.worker_options, emulators=self.emulators)
+        except BaseException:
+            self.emulators.stop()
+            raise
+        self.rss = RssSampler(self.workers.pids)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.rss.stop()
+        self.workers.stop()
+        self.emulators.stop()
+
+    def project(self, name: str = "bench", **connection_fields) -> Project:
+        return create_project(self.emulators, name=name, **connection_fields)
+
+    def run(self, project: Project, *, mode: str, entity_maps: list[str] | None = None,
+            on_poll: Callable[[SyncRun], None] | None = None) -> RunFigures:
+        """A run from start to end, with the API requests and statements it caused and the workers' peak RSS."""
+        api_before, sql_before = self.emulators.stats(), statements(PROBE_DIR, settle=False)
+        self.rss.reset()
+        cpu_before = self._cpu()
+        run, seconds = run_and_time(project, mode=mode, entity_maps=entity_maps, on_poll=on_poll)
+        cpu_after = self._cpu()
+        sql_after, api_after = statements(PROBE_DIR), self.emulators.stats()
+        return RunFigures(run, seconds, run.records.count(), run.counts.get("failed", 0),
+                          api_counts(api_before, api_after), sql_after - sql_before, self.rss.peaks(),
+                          *(after - before for before, after in zip(cpu_before, cpu_after, strict=True)))
+
+    def _cpu(self) -> tuple[float, float, float]:
+        """CPU seconds so far of the workers, of this process and of the database server's backends."""
+        database = connection.settings_dict["NAME"] if connection.vendor == "postgresql" else ""
+        return (cpu_seconds(self.workers.pids), cpu_seconds([os.getpid()], children=False),
+                database_cpu_seconds(database) if database else 0.0)
+
+    def notes(self) -> list[str]:
+        return [f"machine: {machine()}", f"workers: {self.workers.describe()}"]
