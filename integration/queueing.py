@@ -17,14 +17,15 @@ def enqueue(task_name: str, *args, countdown: float | None = None) -> None:
 
 
 def enqueue_each(task_name: str, ids: Iterable[int]) -> None:
-    """One message per id, published over one broker connection after the commit."""
+    """One message per id, published after the commit over one broker connection, in pipelined batches (one round
+    trip per thousand messages on Redis instead of one each; a broker that cannot batch publishes one by one)."""
     ids = list(ids)
     if not ids:
         return
     queue = settings.P2C_TASK_QUEUE
 
     def publish() -> None:
-        with app.producer_or_acquire() as producer:
+        with app.producer_or_acquire() as producer, producer.batch():
             for id_ in ids:
                 app.send_task(task_name, args=(id_,), producer=producer, queue=queue)
 
