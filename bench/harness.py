@@ -276,7 +276,12 @@ class RunFigures:
         return sum(self.statements.values())
 
 
-def add_worker_arguments(parser, *, workers: int = 1, pool: str = "prefork", concurrency: int = 2) -> None:
+# The setting bench/README.md recommends for I/O-bound work, on this 2-core machine: a process per core, each with
+# a pool of threads a little above its share of the API's concurrent requests (20 in scenario 4).
+WORKERS, POOL, CONCURRENCY = 2, "threads", 12
+
+
+def add_worker_arguments(parser, *, workers: int = WORKERS, pool: str = POOL, concurrency: int = CONCURRENCY) -> None:
     """--workers, --pool and --concurrency, with the scenario's defaults."""
     parser.add_argument("--workers", type=int, default=workers, help="worker processes (celery worker commands)")
     parser.add_argument("--pool", default=pool, choices=["prefork", "threads", "solo"])

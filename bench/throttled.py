@@ -2,7 +2,7 @@
 and a Retry-After. How close does a full sync of accounts get to the limit, and does any record fail?
 
     python bench/throttled.py [--accounts 3000] [--requests 100 --window-s 1] [--client-budget 95]
-                              [--workers 1 --pool threads --concurrency 24]
+                              [--workers 2 --pool threads --concurrency 12]
 
 Two runs on fresh data: first with p2c's default, no client-side budget (Microsoft's limits are per web server,
 so the engine honours 429s and their Retry-After), then with the connections' own limiter set to
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--window-s", type=int, default=1)
     parser.add_argument("--client-budget", type=int, default=95,
                         help="requests per window for the connections' own limiter in the second run (0: no run)")
-    add_worker_arguments(parser, pool="threads", concurrency=24)
+    add_worker_arguments(parser)
     args = parser.parse_args()
     limit = args.requests / args.window_s
 
