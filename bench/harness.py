@@ -59,7 +59,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from measure import ApiCounts, RssSampler, api_counts, cpu_seconds, database_cpu_seconds, statements  # noqa: E402
+from measure import ApiCounts, DatabaseCpu, RssSampler, api_counts, cpu_seconds, statements  # noqa: E402
 from report import markdown_table  # noqa: E402, F401 - scripts take it from here too
 
 from connectors.emulators import start  # noqa: E402
@@ -308,7 +308,8 @@ class Environment:
         except BaseException:
             self.emulators.stop()
             raise
-        self.rss = RssSampler(self.workers.pids)
+        self.database_cpu = DatabaseCpu(connection.settings_dict["NAME"] if connection.vendor == "postgresql" else "")
+        self.rss = RssSampler(self.workers.pids, also=self.database_cpu)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -334,9 +335,8 @@ class Environment:
 
     def _cpu(self) -> tuple[float, float, float]:
         """CPU seconds so far of the workers, of this process and of the database server's backends."""
-        database = connection.settings_dict["NAME"] if connection.vendor == "postgresql" else ""
         return (cpu_seconds(self.workers.pids), cpu_seconds([os.getpid()], children=False),
-                database_cpu_seconds(database) if database else 0.0)
+                self.database_cpu.seconds())
 
     def notes(self) -> list[str]:
         return [f"machine: {machine()}", f"workers: {self.workers.describe()}"]

@@ -92,29 +92,45 @@ def cpu_seconds(main_pids: list[int], *, children: bool = True) -> float:
     return total
 
 
-def database_cpu_seconds(database: str) -> float:
-    """CPU time so far of the PostgreSQL backends serving `database` (their command line names it); 0 on SQLite,
-    whose work happens inside the workers."""
-    total = 0.0
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if cmdline.startswith("postgres:") and f" {database} " in cmdline:
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-    return total
+class DatabaseCpu:
+    """CPU time of the PostgreSQL backends serving one database (their command line names it), including backends
+    that exited since (a worker reconnects every CELERY_DB_REUSE_MAX tasks): each backend's last sample counts.
+    Always 0 on SQLite, whose work happens inside the workers."""
+
+    def __init__(self, database: str):
+        self.database = database
+        self._lock = threading.Lock()
+        self._last: dict[int, float] = {}
+
+    def sample(self) -> None:
+        if not self.database:
+            return
+        for process in psutil.process_iter(["cmdline"]):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if cmdline.startswith("postgres:") and f" {self.database} " in cmdline:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                with self._lock:
+                    self._last[process.pid] = times.user + times.system
+
+    def seconds(self) -> float:
+        self.sample()
+        with self._lock:
+            return sum(self._last.values())
 
 
 # --- memory ------------------------------------------------------------------------------------------------
 class RssSampler:
     """Samples the resident memory of every worker process (each main process and its pool children) twice a
-    second; keeps each process's peak since the last `reset` and its latest sample."""
+    second; keeps each process's peak since the last `reset` and its latest sample. Samples `also` (the
+    database's CPU) on the same beat."""
 
-    def __init__(self, main_pids: list[int], interval: float = 0.5):
+    def __init__(self, main_pids: list[int], interval: float = 0.5, also: DatabaseCpu | None = None):
         self.main_pids = main_pids
         self.interval = interval
+        self.also = also
         self._lock = threading.Lock()
         self._labels: dict[int, str] = {}
         self._peaks: dict[int, int] = {}
@@ -165,4 +181,6 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.sample()
+            if self.also is not None:
+                self.also.sample()
             self._stop.wait(self.interval)

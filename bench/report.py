@@ -59,8 +59,8 @@ def cost_rows(figures) -> list[Row]:
             f"{figures.api.reads:,} reads, {figures.api.writes:,} writes, {figures.api.throttled:,} answered 429"),
         Row("database statements per record", number(figures.queries / records), kinds),
         Row("worker CPU per record", number(figures.worker_cpu / records * 1000, "ms"),
-            f"elsewhere: PostgreSQL {figures.database_cpu / records * 1000:.2f} ms, benchmark process (emulators) "
-            f"{figures.bench_cpu / records * 1000:.2f} ms"),
+            "elsewhere: " + (f"PostgreSQL {figures.database_cpu / records * 1000:.2f} ms, " if figures.database_cpu
+                             else "") + f"benchmark process (emulators) {figures.bench_cpu / records * 1000:.2f} ms"),
         *(Row(f"peak RSS, {label}", f"{mib:.0f} MiB") for label, mib in sorted(figures.rss_peaks.items())),
     ]
 
