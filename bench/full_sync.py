@@ -2,7 +2,7 @@
 incremental runs.
 
     python bench/full_sync.py [--accounts 20000 --contacts 20000 --products 5000 --quotes 2000 --lines-per-quote 5]
-                              [--workers 2 --pool threads --concurrency 12] [--change-percent 1 2]
+                              [--workers 2 --pool threads --concurrency 16] [--change-percent 1 2]
                               [--no-bare] [--no-incremental]
 
 On PostgreSQL and the Redis service when DATABASE_URL / REDIS_URL are set, else on SQLite and the embedded Redis.

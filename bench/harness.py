@@ -277,8 +277,9 @@ class RunFigures:
 
 
 # The setting bench/README.md recommends for I/O-bound work, on this 2-core machine: a process per core, each with
-# a pool of threads a little above its share of the API's concurrent requests (20 in scenario 4).
-WORKERS, POOL, CONCURRENCY = 2, "threads", 12
+# a pool of threads above its share of the API's concurrent requests (20 in scenario 4), since a thread also
+# spends time on the database between requests.
+WORKERS, POOL, CONCURRENCY = 2, "threads", 16
 
 
 def add_worker_arguments(parser, *, workers: int = WORKERS, pool: str = POOL, concurrency: int = CONCURRENCY) -> None:

@@ -2,7 +2,7 @@
 client can write more than 20 / 0.1 s = 200 records per second. How close does a full sync of accounts get?
 
     python bench/latency_bound.py [--accounts 5000] [--latency-ms 100] [--concurrency-limit 20]
-                                  [--workers 2 --pool threads --concurrency 12]
+                                  [--workers 2 --pool threads --concurrency 16]
 
 The connections' max_concurrency is the emulator's limit, so the shared limiter (not 429s) keeps the workers
 under it. Target: ≥ 0.8 of the bound, which needs a worker pool made for I/O (threads, with a few more in all than

@@ -1,7 +1,7 @@
 """Scenario 6, scale: a full sync of 200,000 accounts through scenario 1's path (the same workers), with the
 memory of each worker process at 10%, 50% and 100% of the run. Target: RSS does not grow with the record count.
 
-    python bench/scale.py [--accounts 200000] [--workers 2 --pool threads --concurrency 12]
+    python bench/scale.py [--accounts 200000] [--workers 2 --pool threads --concurrency 16]
 """
 
 from __future__ import annotations

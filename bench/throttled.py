@@ -2,7 +2,7 @@
 and a Retry-After. How close does a full sync of accounts get to the limit, and does any record fail?
 
     python bench/throttled.py [--accounts 3000] [--requests 100 --window-s 1] [--client-budget 95]
-                              [--workers 2 --pool threads --concurrency 12]
+                              [--workers 2 --pool threads --concurrency 16]
 
 Two runs on fresh data: first with p2c's default, no client-side budget (Microsoft's limits are per web server,
 so the engine honours 429s and their Retry-After), then with the connections' own limiter set to
