@@ -53,7 +53,8 @@ def cost_rows(figures) -> list[Row]:
     """What each record of a run (harness.RunFigures) cost: API requests, database statements, worker CPU, and
     the peak memory of each worker process."""
     records = max(figures.records, 1)
-    kinds = ", ".join(f"{kind} {n / records:.2f}" for kind, n in figures.statements.most_common())
+    kinds = ", ".join(f"{kind} {n / records:.2f}" for kind, n in figures.statements.most_common()
+                      if n / records >= 0.005)
     return [
         Row("API requests per record", number(figures.api.requests / records),
             f"{figures.api.reads:,} reads, {figures.api.writes:,} writes, {figures.api.throttled:,} answered 429"),

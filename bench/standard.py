@@ -20,6 +20,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 from report import HEADLINES_ENV, markdown_table, number
 
 BENCH = Path(__file__).resolve().parent
@@ -54,18 +55,18 @@ def main() -> None:
             command = [sys.executable, f"bench/{script}.py"]
             for flag, size in STANDARD[script]:
                 command += [flag, str(max(1, round(size * args.scale)))]
-            load = os.getloadavg()[0]  # before the script starts its own processes: others' load
+            busy = psutil.cpu_percent(interval=2)  # between scripts: what others run on the machine
             with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as notes:
-                print(f"$ {' '.join(command[1:])}  # run {repetition + 1} of {args.repeat}, load {load:.2f}",
-                      flush=True)
+                print(f"$ {' '.join(command[1:])}  # run {repetition + 1} of {args.repeat}; CPU {busy:.0f}% busy "
+                      "before it", flush=True)
                 result = subprocess.run(command, env={**os.environ, HEADLINES_ENV: notes.name}, stdout=subprocess.PIPE,
                                         text=True, check=False, cwd=BENCH.parent)
                 print(result.stdout, flush=True)
                 if result.returncode:
                     sys.exit(f"{script} failed with exit code {result.returncode}")
                 figures += [json.loads(line) for line in notes.read().splitlines()]
-            sections.append(f"<!-- {' '.join(command[1:])} (run {repetition + 1} of {args.repeat}; 1-minute load "
-                            f"average before it: {load:.2f}) -->\n\n" + result.stdout.strip())
+            sections.append(f"<!-- {' '.join(command[1:])} (run {repetition + 1} of {args.repeat}; the machine's CPU "
+                            f"was {busy:.0f}% busy in the 2 s before it) -->\n\n" + result.stdout.strip())
         headlines.append(figures)
 
     summary = summary_table(headlines)
