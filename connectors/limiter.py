@@ -1,8 +1,14 @@
-"""Client-side limits per connection: requests per sliding window, concurrent requests, and a shared pause.
+"""Client-side limits per connection: requests per sliding window, sent at an even pace; concurrent requests; and
+a shared pause.
 
 Microsoft counts requests per application user, so every thread, process and machine that uses one connection
 should draw from one budget: in-process by default, in Redis when the connection names one. A 429 seen by one
 caller pauses all of them until its Retry-After has passed.
+
+A budget is spent at an even pace (one request per window / limit, with a little slack so a late request can
+catch up), not in bursts of a whole window: the service counts a request when it arrives, and a burst arrives
+spread out by queueing, so the bursts of two windows would overlap in the service's count and draw 429s while
+the client's own count was under the limit (issue 8, scenario 5).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from connectors.errors import ThrottledError, TransientError
 from connectors.process_local import ProcessLocal
 
 log = logging.getLogger(__name__)
+_PACE_SLACK = 0.02  # share of the window a request may be sent ahead of the even pace (catch-up after a late one)
 _limiters: ProcessLocal[Limiter] = ProcessLocal()
 
 
@@ -61,6 +68,7 @@ class LocalLimiter:
         self._window = window_seconds
         self._max_concurrency = max_concurrency
         self._sent: deque[float] = deque()
+        self._paced_until = 0.0  # when the next request is due at the even pace
         self._in_flight = 0
         self._paused_until = 0.0
         self._changed = threading.Condition()
@@ -88,6 +96,7 @@ class LocalLimiter:
                 if wait <= 0:
                     if self._limit:
                         self._sent.append(now)
+                        self._paced_until = max(self._paced_until, now) + self._window / self._limit
                     self._in_flight += 1
                     return
                 if now + wait > deadline:
@@ -98,6 +107,9 @@ class LocalLimiter:
         if now < self._paused_until:
             return self._paused_until - now
         if self._limit:
+            ahead = self._paced_until - now - self._window * _PACE_SLACK
+            if ahead > 0:
+                return ahead
             while self._sent and self._sent[0] <= now - self._window:
                 self._sent.popleft()
             if len(self._sent) >= self._limit:
@@ -107,19 +119,23 @@ class LocalLimiter:
         return 0.0
 
 
-# KEYS: rate zset, slots zset, pause key. ARGV: limit (0: none), window ms, max concurrency, lease id, lease ms.
-# Returns 0 when admitted, else the milliseconds to wait. Server time, so machines with skewed clocks agree.
+# KEYS: rate zset, slots zset, pause key, pace key. ARGV: limit (0: none), window ms, max concurrency, lease id,
+# lease ms, pace slack ms. Returns 0 when admitted, else the milliseconds to wait. Server time (in fractional ms),
+# so machines with skewed clocks agree.
 _ACQUIRE = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local limit, window, maxc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
-if paused > now then return paused - now end
+if paused > now then return math.ceil(paused - now) end
+local due = now
 if limit > 0 then
+  due = math.max(now, tonumber(redis.call('GET', KEYS[4]) or '0'))
+  if due - now > tonumber(ARGV[6]) then return math.max(1, math.ceil(due - now - tonumber(ARGV[6]))) end
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
   if redis.call('ZCARD', KEYS[1]) >= limit then
     local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    return math.max(1, tonumber(oldest[2]) + window - now)
+    return math.max(1, math.ceil(tonumber(oldest[2]) + window - now))
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -127,6 +143,7 @@ if redis.call('ZCARD', KEYS[2]) >= maxc then return -1 end
 if limit > 0 then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], window + 1000)
+  redis.call('SET', KEYS[4], string.format('%.3f', due + window / limit), 'PX', window + 1000)
 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[4])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) + 1000)
@@ -153,7 +170,7 @@ class RedisLimiter:
     def __init__(self, config: ConnectionConfig, *, lease_seconds: float):
         digest = hashlib.sha256(config.identity.encode()).hexdigest()[:16]
         base = f"{config.redis_key_prefix}{config.system}:{digest}"
-        self._keys = (f"{base}:sent", f"{base}:slots", f"{base}:paused")
+        self._keys = (f"{base}:sent", f"{base}:slots", f"{base}:paused", f"{base}:pace")
         self._limit = config.requests_per_window or 0
         self._window_ms = int(config.window_seconds * 1000)
         self._max_concurrency = config.max_concurrency
@@ -181,7 +198,8 @@ class RedisLimiter:
         deadline = time.monotonic() + max_wait
         while True:
             lease = uuid.uuid4().hex
-            args = [self._limit, self._window_ms, self._max_concurrency, lease, self._lease_ms]
+            args = [self._limit, self._window_ms, self._max_concurrency, lease, self._lease_ms,
+                    self._window_ms * _PACE_SLACK]
             result = int(self._call(self._acquire_script, keys=list(self._keys), args=args))
             if result == 0:
                 return lease
