@@ -222,6 +222,10 @@ P2C_RECORD_LEASE_SECONDS = env_int("P2C_RECORD_LEASE_SECONDS", TASK_TIME_LIMIT +
 P2C_QUEUED_STALE_SECONDS = env_int("P2C_QUEUED_STALE_SECONDS", 600)
 # A stage reading its changes with no sign of life for this long is started again.
 P2C_PLANNING_STALE_SECONDS = env_int("P2C_PLANNING_STALE_SECONDS", 300)
+# Records planned per transaction: workers start on the first ones while the rest of a page is written.
+P2C_PLAN_CHUNK = env_int("P2C_PLAN_CHUNK", 500)
+if P2C_PLAN_CHUNK < 1:
+    raise ImproperlyConfigured(f"P2C_PLAN_CHUNK={P2C_PLAN_CHUNK} must be at least 1")
 
 # --- REST framework ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -123,6 +124,16 @@ def _plan_source_deletes(stage: SyncStage, seen: set[str]) -> None:
 
 
 def _insert_and_queue(stage: SyncStage, rows: list[RecordSync], *, read: int, ineligible: int) -> None:
+    """Write and queue the rows a chunk per transaction (P2C_PLAN_CHUNK), so workers start on the first rows while
+    the rest of the page is written; the page's counts go in with the last chunk."""
+    size = settings.P2C_PLAN_CHUNK
+    chunks = [rows[start:start + size] for start in range(0, len(rows), size)] or [[]]
+    for chunk in chunks[:-1]:
+        _insert_chunk(stage, chunk)
+    _insert_chunk(stage, chunks[-1], read=read, ineligible=ineligible)
+
+
+def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, ineligible: int = 0) -> None:
     now = timezone.now()
     with transaction.atomic():
         if rows:

@@ -91,3 +91,25 @@ def test_a_changed_field_flows_in_the_next_incremental_run_and_nothing_else(seed
         f"CustomerAccount='{account['accountnumber']}')", params={"cross-company": "true"},
         headers=finops.auth_headers()).json()
     assert customer["PrimaryContactPhone"] == "+1 425-555-0100"
+
+
+
+def test_a_page_planned_in_chunks_queues_every_record_once_and_counts_it_once(dataverse, finops, own_queue):
+    """Planning writes and queues a page a chunk per transaction (P2C_PLAN_CHUNK), so workers start early."""
+    dataverse.seed(accounts=23, seed=5)
+    own_queue.worker(extra_env={"P2C_PLAN_CHUNK": "4"})
+    project = prospect_to_cash_project(dataverse, finops)
+
+    run = run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"])
+
+    assert run.status == RunStatus.SUCCEEDED, run.message
+    accounts = dataverse.rows("accounts")
+    eligible = {a["accountnumber"] for a in accounts if a.get("accountnumber")}
+    stage = run.stages.get()
+    assert stage.records_read == len(accounts)
+    assert stage.records_read - stage.records_ineligible == len(eligible)
+    rows = RecordSync.objects.filter(run=run)
+    assert rows.count() == len(eligible)
+    assert set(rows.values_list("status", flat=True)) == {RecordStatus.SUCCEEDED}
+    customers = finops.rows("CustomersV3", **{"cross-company": "true"})
+    assert sorted(c["CustomerAccount"] for c in customers) == sorted(eligible)
