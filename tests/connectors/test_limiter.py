@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import threading
 import time
@@ -68,7 +69,7 @@ def _send_times(limiter, count):
 
 def _assert_even_pace(times, interval):
     """No burst: each request waited for its turn at window / limit, less the small catch-up slack."""
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= interval * 0.7, gaps
     assert times[-1] - times[0] >= interval * (len(times) - 1) - 0.05
 
