@@ -6,9 +6,10 @@ should draw from one budget: in-process by default, in Redis when the connection
 caller pauses all of them until its Retry-After has passed.
 
 A budget is spent at an even pace (one request per window / limit, with a little slack so a late request can
-catch up), not in bursts of a whole window: the service counts a request when it arrives, and a burst arrives
-spread out by queueing, so the bursts of two windows would overlap in the service's count and draw 429s while
-the client's own count was under the limit (issue 8, scenario 5).
+catch up), not in bursts of a whole window. And a request counts in the client's window from the moment it is
+sent until a window after its answer came back: the service counts it when it arrives, some time between the
+two, so the client's count is never lower than the service's and a budget at the service's limit draws no 429
+however long a request waits for a thread, a connection or the network (issue 8, scenario 5).
 """
 
 from __future__ import annotations
@@ -61,13 +62,14 @@ def _too_long(wait: float) -> ThrottledError:
 
 
 class LocalLimiter:
-    """The budget of one process: a deque of send times, a counter of requests in flight, a pause deadline."""
+    """The budget of one process: a counter of requests in flight, a deque of the times their answers came back,
+    the time the next request is due at the even pace, a pause deadline."""
 
     def __init__(self, requests_per_window: int | None, window_seconds: float, max_concurrency: int):
         self._limit = requests_per_window
         self._window = window_seconds
         self._max_concurrency = max_concurrency
-        self._sent: deque[float] = deque()
+        self._answered: deque[float] = deque()
         self._paced_until = 0.0  # when the next request is due at the even pace
         self._in_flight = 0
         self._paused_until = 0.0
@@ -81,6 +83,8 @@ class LocalLimiter:
         finally:
             with self._changed:
                 self._in_flight -= 1
+                if self._limit:
+                    self._answered.append(time.monotonic())
                 self._changed.notify()
 
     def pause(self, seconds: float) -> None:
@@ -95,7 +99,6 @@ class LocalLimiter:
                 wait = self._wait_needed(now)
                 if wait <= 0:
                     if self._limit:
-                        self._sent.append(now)
                         self._paced_until = max(self._paced_until, now) + self._window / self._limit
                     self._in_flight += 1
                     return
@@ -110,10 +113,11 @@ class LocalLimiter:
             ahead = self._paced_until - now - self._window * _PACE_SLACK
             if ahead > 0:
                 return ahead
-            while self._sent and self._sent[0] <= now - self._window:
-                self._sent.popleft()
-            if len(self._sent) >= self._limit:
-                return self._sent[0] + self._window - now
+            while self._answered and self._answered[0] <= now - self._window:
+                self._answered.popleft()
+            if self._in_flight + len(self._answered) >= self._limit:
+                # Only an answer leaving the window frees a place; with none answered yet, that is a window away.
+                return self._answered[0] + self._window - now if self._answered else self._window
         if self._in_flight >= self._max_concurrency:
             return 0.05  # woken by notify when a slot frees; the timeout only bounds a missed wake-up
         return 0.0
@@ -121,7 +125,8 @@ class LocalLimiter:
 
 # KEYS: rate zset, slots zset, pause key, pace key. ARGV: limit (0: none), window ms, max concurrency, lease id,
 # lease ms, pace slack ms. Returns 0 when admitted, else the milliseconds to wait. Server time (in fractional ms),
-# so machines with skewed clocks agree.
+# so machines with skewed clocks agree. The rate zset scores a request in flight at the end of its lease (so a
+# killed worker's request leaves the window in time) and an answered one at its answer (_RELEASE).
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -134,19 +139,30 @@ if limit > 0 then
   if due - now > tonumber(ARGV[6]) then return math.max(1, math.ceil(due - now - tonumber(ARGV[6]))) end
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
   if redis.call('ZCARD', KEYS[1]) >= limit then
-    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    return math.max(1, math.ceil(tonumber(oldest[2]) + window - now))
+    local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+    if oldest > now then return window end
+    return math.max(1, math.ceil(oldest + window - now))
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if redis.call('ZCARD', KEYS[2]) >= maxc then return -1 end
 if limit > 0 then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[5]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window + tonumber(ARGV[5]) + 1000)
   redis.call('SET', KEYS[4], string.format('%.3f', due + window / limit), 'PX', window + 1000)
 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[4])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) + 1000)
+return 0
+"""
+
+# KEYS: rate zset, slots zset. ARGV: lease id. The request was answered: its slot is free, and it stays in the
+# window until a window from now.
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return 0
 """
 
@@ -179,6 +195,7 @@ class RedisLimiter:
                                            socket_connect_timeout=5, health_check_interval=30)
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._pause_script = self._redis.register_script(_PAUSE)
+        self._release_script = self._redis.register_script(_RELEASE)
 
     @contextmanager
     def slot(self, max_wait: float) -> Iterator[None]:
@@ -187,9 +204,9 @@ class RedisLimiter:
             yield
         finally:
             try:
-                self._redis.zrem(self._keys[1], lease)
+                self._release_script(keys=list(self._keys[:2]), args=[lease])
             except redis.RedisError as exc:  # the lease expires on its own; the request's outcome matters more
-                log.warning("could not release a concurrency lease in Redis: %s", exc)
+                log.warning("could not release a request's lease in Redis: %s", exc)
 
     def pause(self, seconds: float) -> None:
         self._call(self._pause_script, keys=[self._keys[2]], args=[int(seconds * 1000)])

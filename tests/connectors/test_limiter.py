@@ -84,6 +84,25 @@ def test_a_budget_in_redis_is_spent_at_an_even_pace(limiter_redis_url, redis_pre
     _assert_even_pace(_send_times(RedisLimiter(config, lease_seconds=5), 6), 0.1)
 
 
+def _second_send_after_a_slow_answer(limiter) -> float:
+    started = time.monotonic()
+    with limiter.slot(5):
+        time.sleep(0.3)  # the service got it some time in these 0.3 s
+    with limiter.slot(5):
+        return time.monotonic() - started
+
+
+def test_a_request_counts_in_the_window_until_a_window_after_its_answer():
+    """With one request per 0.2 s, the next may go 0.2 s after the slow one's answer, not after its sending."""
+    assert _second_send_after_a_slow_answer(LocalLimiter(1, 0.2, max_concurrency=5)) >= 0.49
+
+
+def test_a_request_counts_in_the_redis_window_until_a_window_after_its_answer(limiter_redis_url, redis_prefix):
+    config = _config(requests_per_window=1, window_seconds=0.2, redis_url=limiter_redis_url,
+                     redis_key_prefix=redis_prefix)
+    assert _second_send_after_a_slow_answer(RedisLimiter(config, lease_seconds=5)) >= 0.49
+
+
 def test_a_pause_holds_every_caller_of_the_connection():
     limiter = limiter_for(_config(tenant=f"t-{uuid.uuid4().hex}"))
     limiter.pause(0.3)
@@ -116,7 +135,7 @@ def test_two_processes_share_one_budget_through_redis(dataverse, tenant, limiter
         for _ in range(2)]
     for process in processes:
         process.start()
-    time.sleep(1.5)  # both warmed up: tokens, connections
+    assert [done.get(timeout=60) for _ in processes] == ["ready", "ready"]  # tokens, connections
     dataverse.control("DELETE", "stats")
     started = time.monotonic()
     go.set()
