@@ -19,12 +19,16 @@ _MATCH_FIELDS = {"source_id": "source_id", "source_key": "source_key", "destinat
 
 
 class ReferenceCache:
-    """Per-process cache of whole reference entity sets, indexed by the field a lookup matches on."""
+    """Per-process cache of whole reference entity sets, indexed by the field a lookup matches on.
+
+    One thread reads a set that is missing or stale while the process's other threads wait for its result: when
+    the sets expire in the middle of a run, 32 threads would otherwise read each of them 32 times."""
 
     def __init__(self, ttl: float = REFERENCE_TTL_SECONDS):
         self.ttl = ttl
         self._lock = threading.Lock()
         self._sets: dict[tuple, tuple[float, dict]] = {}
+        self._loading: dict[tuple, threading.Lock] = {}
 
     def lookup(self, connection: Connection, entity_set: str, match_field: str, value: object,
                return_field: str) -> object | None:
@@ -34,17 +38,25 @@ class ReferenceCache:
 
     def _index(self, connection: Connection, entity_set: str, match_field: str) -> dict:
         key = (connection.pk, connection.updated_at, entity_set, match_field)
-        now = time.monotonic()
         with self._lock:
-            cached = self._sets.get(key)
-            if cached and now - cached[0] < self.ttl:
-                return cached[1]
-        from integration.services.endpoints import read_all
+            index = self._fresh(key)
+            if index is not None:
+                return index
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                index = self._fresh(key)
+            if index is None:
+                from integration.services.endpoints import read_all
 
-        index = {_normal(row.get(match_field)): row for row in read_all(connection, entity_set)}
-        with self._lock:
-            self._sets[key] = (now, index)
+                index = {_normal(row.get(match_field)): row for row in read_all(connection, entity_set)}
+                with self._lock:
+                    self._sets[key] = (time.monotonic(), index)
         return index
+
+    def _fresh(self, key: tuple) -> dict | None:
+        cached = self._sets.get(key)
+        return cached[1] if cached and time.monotonic() - cached[0] < self.ttl else None
 
     def clear(self) -> None:
         with self._lock:
