@@ -181,11 +181,7 @@ _SLOT_POLL_S = 0.02  # how often a caller waiting for a concurrency slot held el
 
 class RedisLimiter:
     """The budget shared by every process that names the same Redis: concurrency slots are leases that expire,
-    so a killed worker never keeps one.
-
-    Within a process one thread at a time asks Redis and waits for its answer; the others queue behind it, so a
-    process polls Redis once per wait, not once per waiting thread (32 threads polling for an even pace cost
-    ~5 ms of CPU per request). A slot freed in this process wakes the asking thread at once."""
+    so a killed worker never keeps one."""
 
     def __init__(self, config: ConnectionConfig, *, lease_seconds: float):
         digest = hashlib.sha256(config.identity.encode()).hexdigest()[:16]
@@ -200,8 +196,6 @@ class RedisLimiter:
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._pause_script = self._redis.register_script(_PAUSE)
         self._release_script = self._redis.register_script(_RELEASE)
-        self._asking = threading.Lock()
-        self._freed = threading.Condition()
 
     @contextmanager
     def slot(self, max_wait: float) -> Iterator[None]:
@@ -213,36 +207,23 @@ class RedisLimiter:
                 self._release_script(keys=list(self._keys[:2]), args=[lease])
             except redis.RedisError as exc:  # the lease expires on its own; the request's outcome matters more
                 log.warning("could not release a request's lease in Redis: %s", exc)
-            with self._freed:
-                self._freed.notify()
 
     def pause(self, seconds: float) -> None:
         self._call(self._pause_script, keys=[self._keys[2]], args=[int(seconds * 1000)])
 
     def _acquire(self, max_wait: float) -> str:
         deadline = time.monotonic() + max_wait
-        if not self._asking.acquire(timeout=max_wait):
-            raise _too_long(max_wait)
-        try:
-            while True:
-                lease = uuid.uuid4().hex
-                args = [self._limit, self._window_ms, self._max_concurrency, lease, self._lease_ms,
-                        self._window_ms * _PACE_SLACK]
-                result = int(self._call(self._acquire_script, keys=list(self._keys), args=args))
-                if result == 0:
-                    return lease
-                if result > 0:
-                    wait = result / 1000
-                    if time.monotonic() + wait > deadline:
-                        raise _too_long(wait)
-                    time.sleep(wait)
-                    continue
-                if time.monotonic() + _SLOT_POLL_S > deadline:
-                    raise _too_long(_SLOT_POLL_S)
-                with self._freed:  # a slot freed here wakes us; one freed in another process is polled for
-                    self._freed.wait(_SLOT_POLL_S * (0.5 + random.random()))  # noqa: S311 - jitter
-        finally:
-            self._asking.release()
+        while True:
+            lease = uuid.uuid4().hex
+            args = [self._limit, self._window_ms, self._max_concurrency, lease, self._lease_ms,
+                    self._window_ms * _PACE_SLACK]
+            result = int(self._call(self._acquire_script, keys=list(self._keys), args=args))
+            if result == 0:
+                return lease
+            wait = _SLOT_POLL_S * (0.5 + random.random()) if result < 0 else result / 1000  # noqa: S311 - jitter
+            if time.monotonic() + wait > deadline:
+                raise _too_long(wait)
+            time.sleep(wait)
 
     @staticmethod
     def _call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

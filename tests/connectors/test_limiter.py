@@ -150,30 +150,6 @@ def test_two_processes_share_one_budget_through_redis(dataverse, tenant, limiter
     assert elapsed >= 2.7  # 30 requests at an even 10 a second
 
 
-def _script_calls(client) -> int:
-    stats = client.info("commandstats")
-    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
-
-
-def test_threads_waiting_in_one_process_ask_redis_one_at_a_time(limiter_redis_url, redis_prefix):
-    """16 threads take turns at one slot: each turn costs an acquire and a release, not a poll per waiting thread."""
-    config = _config(max_concurrency=1, redis_url=limiter_redis_url, redis_key_prefix=redis_prefix)
-    limiter = RedisLimiter(config, lease_seconds=5)
-    client = redis.Redis.from_url(limiter_redis_url.replace("redis+socket://", "unix://"))
-    before = _script_calls(client)
-
-    def turn():
-        with limiter.slot(30):
-            time.sleep(0.05)
-
-    threads = [threading.Thread(target=turn) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert _script_calls(client) - before <= 100  # ~70; ~330 when every waiting thread polled
-
-
 def test_a_killed_worker_does_not_keep_its_concurrency_slot(limiter_redis_url, redis_prefix):
     config = _config(max_concurrency=1, redis_url=limiter_redis_url, redis_key_prefix=redis_prefix,
                      requests_per_window=None)
