@@ -60,18 +60,20 @@ def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
     definition = map_context(entity_map.pk, stage.run_id).definition
     full_scan = entity_map.change_detection == ChangeDetection.FULL_SCAN
     read = endpoints.read_changes(entity_map, cursor=cursor)
-    seen: set[str] = set()
+    # Only a full scan needs the keys it has seen (what it did not see was deleted): a set of every key of an entity
+    # set grows with it, so the change feeds, whose reads return a record once, go without.
+    seen: set[str] | None = set() if full_scan else None
     for changes in read:
         if SyncRun.objects.filter(pk=stage.run_id, status=RunStatus.CANCELLED).exists():
             return cursor  # a cancelled run moves no cursor
         _plan_page(stage, definition, changes, seen, compare_hashes=full_scan and not stage.full)
-    if full_scan:
+    if seen is not None:
         _plan_source_deletes(stage, seen)
     return read.cursor
 
 
-def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change], seen: set[str],
-               *, compare_hashes: bool) -> None:
+def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change],
+               seen: set[str] | None, *, compare_hashes: bool) -> None:
     entity_map = stage.entity_map
     rows: list[RecordSync] = []
     ineligible = read = 0
@@ -91,9 +93,10 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
         if reason:
             ineligible += 1
             continue
-        if key in seen:
-            continue  # the same record twice in one read (a watermark tie): the first is as good
-        seen.add(key)
+        if seen is not None:
+            if key in seen:
+                continue  # the same record twice in one scan (rows moving between pages): the first is as good
+            seen.add(key)
         upserts[key] = (mapping.source_id(definition, record).lower(), record)
     if compare_hashes and upserts:
         # A full scan returns everything; only records whose content differs from what was last synced go on.
