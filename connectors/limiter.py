@@ -123,9 +123,9 @@ class LocalLimiter:
         return 0.0
 
 
-# KEYS: rate zset, slots zset, pause key, pace key. ARGV: limit (0: none), window ms, max concurrency, lease id,
+# KEYS: window zset, slots zset, pause key, pace key. ARGV: limit (0: none), window ms, max concurrency, lease id,
 # lease ms, pace slack ms. Returns 0 when admitted, else the milliseconds to wait. Server time (in fractional ms),
-# so machines with skewed clocks agree. The rate zset scores a request in flight at the end of its lease (so a
+# so machines with skewed clocks agree. The window zset scores a request in flight at the end of its lease (so a
 # killed worker's request leaves the window in time) and an answered one at its answer (_RELEASE).
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -156,7 +156,7 @@ redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) + 1000)
 return 0
 """
 
-# KEYS: rate zset, slots zset. ARGV: lease id. The request was answered: its slot is free, and it stays in the
+# KEYS: window zset, slots zset. ARGV: lease id. The request was answered: its slot is free, and it stays in the
 # window until a window from now.
 _RELEASE = """
 local t = redis.call('TIME')
@@ -186,7 +186,7 @@ class RedisLimiter:
     def __init__(self, config: ConnectionConfig, *, lease_seconds: float):
         digest = hashlib.sha256(config.identity.encode()).hexdigest()[:16]
         base = f"{config.redis_key_prefix}{config.system}:{digest}"
-        self._keys = (f"{base}:sent", f"{base}:slots", f"{base}:paused", f"{base}:pace")
+        self._keys = (f"{base}:window", f"{base}:slots", f"{base}:paused", f"{base}:pace")
         self._limit = config.requests_per_window or 0
         self._window_ms = int(config.window_seconds * 1000)
         self._max_concurrency = config.max_concurrency

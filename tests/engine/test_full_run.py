@@ -93,7 +93,6 @@ def test_a_changed_field_flows_in_the_next_incremental_run_and_nothing_else(seed
     assert customer["PrimaryContactPhone"] == "+1 425-555-0100"
 
 
-
 def test_a_page_planned_in_chunks_queues_every_record_once_and_counts_it_once(dataverse, finops, own_queue):
     """Planning writes and queues a page a chunk per transaction (P2C_PLAN_CHUNK), so workers start early."""
     dataverse.seed(accounts=23, seed=5)
