@@ -16,12 +16,12 @@ from integration.models import EntityMap, FieldMap, Project
 def field_rule(*, destination_field: str, source_field: str = "", transforms: Iterable[str] = (),
                options: Mapping | None = None, default_value: object = None, max_length: int | None = None,
                required: bool = False, value_map: Mapping[str, object] | None = None,
-               value_map_default: object = None) -> FieldRule:
+               value_map_default: object = None, omit_blank: bool = False) -> FieldRule:
     """A FieldRule from a FieldMap's fields; a null value-map default means none (unmapped values fail)."""
     return FieldRule(
         destination=destination_field, source=source_field, transforms=tuple(transforms), options=dict(options or {}),
         default=default_value, max_length=max_length, required=required, value_map=dict(value_map or {}),
-        value_map_default=NO_DEFAULT if value_map_default is None else value_map_default,
+        value_map_default=NO_DEFAULT if value_map_default is None else value_map_default, omit_blank=omit_blank,
     )
 
 
@@ -40,7 +40,7 @@ def _from_models(entity_map: EntityMap, field_maps: Iterable[FieldMap]) -> MapDe
         destination_field=fm.destination_field, source_field=fm.source_field, transforms=fm.transforms,
         options=fm.options, default_value=fm.default_value, max_length=fm.max_length, required=fm.required,
         value_map={entry.source_value: entry.destination_value for entry in fm.value_map.all()},
-        value_map_default=fm.value_map_default,
+        value_map_default=fm.value_map_default, omit_blank=fm.omit_blank,
     ) for fm in field_maps]
     return definition(name=entity_map.name, source_key_fields=entity_map.source_key_fields,
                       source_id_field=entity_map.source_id_field,

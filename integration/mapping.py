@@ -13,6 +13,7 @@ import json
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from integration.conversions import CONVERSIONS, as_bool, blank, convert, fold, text
@@ -24,7 +25,8 @@ class _Missing(enum.Enum):
 
 NO_DEFAULT = _Missing.NO_DEFAULT  # a value map without a default: an unmapped value is an error
 
-TRANSFORMS = ("copy", "constant", "value_map", "lookup", "reference", "legal_entity", "format", "convert")
+TRANSFORMS = ("copy", "constant", "value_map", "lookup", "reference", "legal_entity", "format", "convert", "per_unit")
+PER_UNIT_PARTS = ("unit", "rounding")
 CONDITION_OPS = ("eq", "ne", "in", "not_in", "blank", "not_blank", "true", "false")
 LOOKUP_MATCHES = ("source_id", "source_key", "destination_id")
 WHEN_MISSING = ("wait", "skip")
@@ -88,6 +90,7 @@ class FieldRule:
     required: bool = False
     value_map: Mapping[str, object] = field(default_factory=dict)
     value_map_default: object = NO_DEFAULT
+    omit_blank: bool = False  # a blank value is left out of the payload instead of sent as null
 
     def __post_init__(self):
         object.__setattr__(self, "transforms", tuple(self.transforms))
@@ -98,7 +101,7 @@ class FieldRule:
         for name in self.options:
             if name not in self.transforms:
                 raise ValueError(f"{self.destination}: options for {name!r}, which is not among its transforms")
-        for name in ("constant", "lookup", "reference", "format", "convert"):
+        for name in ("constant", "lookup", "reference", "format", "convert", "per_unit"):
             if name in self.transforms:
                 _check_options(self.destination, name, self.options.get(name, {}))
         if "value_map" in self.transforms and not self.value_map and self.value_map_default is NO_DEFAULT:
@@ -110,7 +113,8 @@ class FieldRule:
 def _check_options(destination: str, name: str, options: Mapping) -> None:
     """Reject a malformed definition when it is built, not when the first record meets it."""
     needed = {"constant": ("value",), "lookup": ("entity_maps",), "format": ("template",), "convert": ("to",),
-              "reference": ("system", "entity_set", "match_field", "return_field")}[name]
+              "reference": ("system", "entity_set", "match_field", "return_field"),
+              "per_unit": ("quantity_field", "part")}[name]
     missing = [key for key in needed if key not in options]
     if missing:
         raise ValueError(f"{destination}: {name} needs {', '.join(missing)}")
@@ -121,8 +125,17 @@ def _check_options(destination: str, name: str, options: Mapping) -> None:
                 or not (returns in ("source_key", "destination_id")
                         or returns.startswith(("destination_key.", "attributes.")))):
             raise ValueError(f"{destination}: invalid lookup options {dict(options)!r}")
-    elif name == "reference" and options["system"] not in ("source", "destination"):
-        raise ValueError(f"{destination}: reference system must be 'source' or 'destination'")
+    elif name == "reference":
+        if options["system"] not in ("source", "destination"):
+            raise ValueError(f"{destination}: reference system must be 'source' or 'destination'")
+        for field_name, condition in options.get("where", {}).items():
+            if isinstance(condition, Mapping) and not {"entity_set", "match_field", "value",
+                                                        "return_field"} <= set(condition):
+                raise ValueError(f"{destination}: reference where {field_name} needs a value, or entity_set, "
+                                 "match_field, value and return_field to look it up")
+    elif name == "per_unit" and (options["part"] not in PER_UNIT_PARTS
+                                 or not isinstance(options.get("places", 2), int)):
+        raise ValueError(f"{destination}: per_unit part must be one of {', '.join(PER_UNIT_PARTS)}")
     elif name == "convert" and options["to"] not in CONVERSIONS:
         raise ValueError(f"{destination}: unknown conversion {options['to']!r}")
     elif name == "format" and not all(part.isidentifier() for part in _template_fields(options["template"])):
@@ -168,7 +181,7 @@ class Resolver(Protocol):
     def link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None: ...
 
     def reference(self, system: str, entity_set: str, match_field: str, value: object,
-                  return_field: str) -> object | None: ...
+                  return_field: str, where: Mapping[str, object]) -> object | None: ...
 
     def legal_entity(self, business_unit: str | None) -> str | None: ...
 
@@ -241,11 +254,26 @@ def _reference(value, rule, record, resolver):
     if blank(value):
         return None
     options = rule.options["reference"]
+    where = {name: _where_value(condition, options["system"], resolver)
+             for name, condition in options.get("where", {}).items()}
     result = resolver.reference(options["system"], options["entity_set"], options["match_field"], value,
-                                options["return_field"])
+                                options["return_field"], where)
     if blank(result):
-        raise _Reject(f"no {options['entity_set']} record with {options['match_field']} {text(value)!r}")
+        within = "".join(f" and {name} {text(v)!r}" for name, v in where.items())
+        raise _Reject(f"no {options['entity_set']} record with {options['match_field']} {text(value)!r}{within}")
     return result
+
+
+def _where_value(condition: object, system: str, resolver: Resolver) -> object:
+    """A reference's scope: a constant, or the field of another reference record (a unit group by its name)."""
+    if not isinstance(condition, Mapping):
+        return condition
+    found = resolver.reference(system, condition["entity_set"], condition["match_field"], condition["value"],
+                               condition["return_field"], {})
+    if blank(found):
+        raise _Reject(f"no {condition['entity_set']} record with {condition['match_field']} "
+                      f"{text(condition['value'])!r}")
+    return found
 
 
 def _legal_entity(value, rule, record, resolver):
@@ -275,9 +303,40 @@ def _convert(value, rule, record, resolver):
         raise _Reject(f"cannot convert {value!r} to {options['to']}") from None
 
 
+def _per_unit(value, rule, record, resolver):
+    """A line amount (a discount for the whole line) spread over the line's quantity, as F&O applies it per unit.
+
+    Rounding the unit amount loses cents (10.00 over 3 is 3.33, which makes 9.99), so Microsoft's sales order
+    template books the difference as a charge on the line: part "unit" is the rounded unit amount, part
+    "rounding" that charge (9.99 - 10.00 = -0.01), and together they give back the line amount exactly."""
+    options = rule.options["per_unit"]
+    total = Decimal(0) if blank(value) else _decimal(value)
+    quantity_value = record.get(options["quantity_field"])
+    quantity = Decimal(0) if blank(quantity_value) else _decimal(quantity_value)
+    places = Decimal(1).scaleb(-int(options.get("places", 2)))
+    if quantity == 0:
+        if total == 0:
+            return 0.0
+        raise _Reject(f"{text(value)} cannot be spread over a quantity of {text(quantity_value)}")
+    unit = (total / quantity).quantize(places, rounding=ROUND_HALF_EVEN)
+    if options["part"] == "unit":
+        return float(unit)
+    return float((unit * quantity - total).quantize(places, rounding=ROUND_HALF_EVEN))
+
+
+def _decimal(value: object) -> Decimal:
+    try:
+        number = Decimal(text(value).strip())
+    except ArithmeticError:
+        raise _Reject(f"{value!r} is not a number") from None
+    if isinstance(value, bool) or not number.is_finite():
+        raise _Reject(f"{value!r} is not a number")
+    return number
+
+
 _TRANSFORM_FUNCTIONS = {"copy": _copy, "constant": _constant, "value_map": _value_map, "lookup": _lookup,
                         "reference": _reference, "legal_entity": _legal_entity, "format": _format,
-                        "convert": _convert}
+                        "convert": _convert, "per_unit": _per_unit}
 
 
 # --- records ---------------------------------------------------------------------------------------------------
@@ -359,8 +418,10 @@ def map_record(definition: MapDefinition, record: Mapping, resolver: Resolver) -
                               missing.when_missing) from None
         except _Reject as rejected:
             raise MappingError(key, rule.destination, rejected.reason) from None
-        if blank(value) and rule.destination.endswith("@odata.bind"):
-            continue  # Dataverse rejects a null bind; leaving it out leaves the lookup as it is
+        if blank(value) and (rule.omit_blank or rule.destination.endswith("@odata.bind")):
+            # Left out, the destination keeps (or defaults) the value: Dataverse rejects a null bind, and F&O a
+            # null for a property its metadata declares Nullable="false".
+            continue
         payload[rule.destination] = value
     destination_key = {}
     for name in definition.destination_key_fields:
@@ -378,6 +439,8 @@ def source_fields(definition: MapDefinition) -> tuple[str, ...]:
         names.append(rule.source)
         if "format" in rule.transforms:
             names += [n for n in _template_fields(rule.options["format"]["template"]) if n != "value"]
+        if "per_unit" in rule.transforms:
+            names.append(rule.options["per_unit"]["quantity_field"])
     return tuple(dict.fromkeys(name for name in names if name))
 
 

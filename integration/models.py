@@ -182,6 +182,9 @@ class FieldMap(models.Model):
     required = models.BooleanField(default=False)
     value_map_default = models.JSONField(null=True, blank=True,
                                          help_text="Value map: result for values not listed (none: an error)")
+    omit_blank = models.BooleanField(
+        default=False, help_text="Leave the field out when its value is blank instead of sending null (for a "
+                                 "destination property that cannot be null, such as an F&O date)")
 
     class Meta:
         ordering = ["entity_map", "order", "id"]

@@ -148,7 +148,7 @@ class ProjectAdmin(admin.ModelAdmin):
 class FieldMapInline(admin.TabularInline):
     model = FieldMap
     fields = ("order", "destination_field", "source_field", "transforms", "options", "default_value",
-              "max_length", "required", "value_map_default", "value_map_size")
+              "max_length", "required", "omit_blank", "value_map_default", "value_map_size")
     readonly_fields = ("value_map_size",)
     formfield_overrides = COMPACT_JSON
     show_change_link = True

@@ -31,13 +31,15 @@ class ReferenceCache:
         self._loading: dict[tuple, threading.Lock] = {}
 
     def lookup(self, connection: Connection, entity_set: str, match_field: str, value: object,
-               return_field: str) -> object | None:
-        index = self._index(connection, entity_set, match_field)
+               return_field: str, where: Mapping[str, object] | None = None) -> object | None:
+        """The `return_field` of the row whose `match_field` is `value`, among the rows whose `where` fields
+        hold the given values (a unit's name is unique only within its unit group)."""
+        index = self._index(connection, entity_set, match_field, tuple(sorted((where or {}).items())))
         row = index.get(_normal(value))
         return None if row is None else row.get(return_field)
 
-    def _index(self, connection: Connection, entity_set: str, match_field: str) -> dict:
-        key = (connection.pk, connection.updated_at, entity_set, match_field)
+    def _index(self, connection: Connection, entity_set: str, match_field: str, where: tuple) -> dict:
+        key = (connection.pk, connection.updated_at, entity_set, match_field, where)
         with self._lock:
             index = self._fresh(key)
             if index is not None:
@@ -49,7 +51,8 @@ class ReferenceCache:
             if index is None:
                 from integration.services.endpoints import read_all
 
-                index = {_normal(row.get(match_field)): row for row in read_all(connection, entity_set)}
+                index = {_normal(row.get(match_field)): row for row in read_all(connection, entity_set)
+                         if all(_normal(row.get(name)) == _normal(value) for name, value in where)}
                 with self._lock:
                     self._sets[key] = (time.monotonic(), index)
         return index
@@ -106,9 +109,9 @@ class DatabaseResolver:
         return None
 
     def reference(self, system: str, entity_set: str, match_field: str, value: object,
-                  return_field: str) -> object | None:
+                  return_field: str, where: Mapping[str, object] | None = None) -> object | None:
         connection = self._connection(system)
-        return self.cache.lookup(connection, entity_set, match_field, value, return_field)
+        return self.cache.lookup(connection, entity_set, match_field, value, return_field, where)
 
     def legal_entity(self, business_unit: str | None) -> str | None:
         mappings = self.organization_mappings

@@ -206,7 +206,7 @@ def _entity_map_load(project: Project, spec: Mapping, definition_: MapDefinition
                  source_field=field.get("source_field", ""), transforms=field.get("transforms", []),
                  options=field.get("options", {}), default_value=field.get("default_value"),
                  max_length=field.get("max_length"), required=field.get("required", False),
-                 value_map_default=field.get("value_map_default"))
+                 value_map_default=field.get("value_map_default"), omit_blank=field.get("omit_blank", False))
         for position, field in enumerate(spec["field_maps"], start=1))
     ValueMapEntry.objects.bulk_create(
         ValueMapEntry(field_map=field_map, source_value=source_value, destination_value=destination_value)

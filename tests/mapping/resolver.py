@@ -11,7 +11,7 @@ from integration.mapping import LinkTarget
 class DictResolver:
     def __init__(self, *, business_units: Mapping[str, str] | None = None, default_legal_entity: str | None = None):
         self._links: dict[tuple[str, str, str], LinkTarget] = {}
-        self._reference: dict[tuple[str, str, str, str], dict] = {}
+        self._reference: list[tuple[str, str, dict]] = []
         self._business_units = {fold(name): legal_entity for name, legal_entity in (business_units or {}).items()}
         self.default_legal_entity = default_legal_entity
         self.calls: list[tuple] = []
@@ -27,8 +27,7 @@ class DictResolver:
         return target
 
     def add_reference(self, system: str, entity_set: str, row: Mapping[str, object]) -> None:
-        for name, value in row.items():
-            self._reference[system, entity_set, name, fold(value)] = dict(row)
+        self._reference.append((system, entity_set, dict(row)))
 
     def link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
         self.calls.append(("link", tuple(entity_maps), match, value))
@@ -38,10 +37,12 @@ class DictResolver:
         return None
 
     def reference(self, system: str, entity_set: str, match_field: str, value: object,
-                  return_field: str) -> object | None:
+                  return_field: str, where: Mapping[str, object] | None = None) -> object | None:
         self.calls.append(("reference", system, entity_set, match_field, value, return_field))
-        row = self._reference.get((system, entity_set, match_field, fold(value)))
-        return None if row is None else row.get(return_field)
+        rows = [row for sys, es, row in self._reference
+                if (sys, es) == (system, entity_set) and fold(row.get(match_field)) == fold(value)
+                and all(fold(row.get(name)) == fold(expected) for name, expected in (where or {}).items())]
+        return rows[0].get(return_field) if rows else None
 
     def legal_entity(self, business_unit: str | None) -> str | None:
         self.calls.append(("legal_entity", business_unit))

@@ -521,3 +521,39 @@ def test_source_fields_lists_every_field_read_once():
         conditions=(Condition("state", "eq", 1),),
     )
     assert source_fields(definition_) == ("id", "guid", "state", "first", "last")
+
+
+# --- omit_blank, per_unit, reference scopes --------------------------------------------------------------------
+
+def test_a_blank_value_is_left_out_when_the_rule_says_so():
+    definition = MapDefinition("Quotes", ("number",), "", ("Number",), (
+        FieldRule("Number", "number"), FieldRule("ExpiryDate", "expires", omit_blank=True),
+        FieldRule("Note", "note")))
+    payload = map_record(definition, {"number": "Q1", "expires": None, "note": None}, DictResolver()).payload
+    assert payload == {"Number": "Q1", "Note": None}
+
+
+def test_per_unit_options_are_checked_when_the_rule_is_built():
+    with pytest.raises(ValueError, match="per_unit part"):
+        FieldRule("Discount", "discount", ("per_unit",), options={"per_unit": {"quantity_field": "qty",
+                                                                               "part": "half"}})
+    with pytest.raises(ValueError, match="per_unit needs quantity_field"):
+        FieldRule("Discount", "discount", ("per_unit",), options={"per_unit": {"part": "unit"}})
+
+
+def test_a_reference_scope_needs_a_whole_lookup():
+    with pytest.raises(ValueError, match="reference where _group needs"):
+        FieldRule("Unit", "unit", ("reference",), options={"reference": {
+            "system": "source", "entity_set": "uoms", "match_field": "name", "return_field": "uomid",
+            "where": {"_group": {"entity_set": "uomschedules", "value": "Default Unit"}}}})
+
+
+def test_a_reference_scope_whose_own_record_is_missing_fails_naming_it():
+    rule = FieldRule("Unit", "unit", ("reference",), options={"reference": {
+        "system": "source", "entity_set": "uoms", "match_field": "name", "return_field": "uomid",
+        "where": {"_group": {"entity_set": "uomschedules", "match_field": "name", "value": "Default Unit",
+                             "return_field": "uomscheduleid"}}}})
+    definition = MapDefinition("Lines", ("id",), "", ("Id",), (FieldRule("Id", "id"), rule))
+    with pytest.raises(MappingError) as caught:
+        map_record(definition, {"id": "1", "unit": "ea"}, DictResolver())
+    assert caught.value.reason == "no uomschedules record with name 'Default Unit'"

@@ -6,6 +6,8 @@ emulators' schemas, which follow the real APIs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from integration.mapping import MapDefinition, MappingError, MissingLink, ineligibility, map_record
@@ -18,7 +20,7 @@ SPECS = {spec["name"]: spec for spec in TEMPLATE["entity_maps"]}
 
 USD, EUR = "7a6b0d5e-0000-4000-8000-000000000001", "7a6b0d5e-0000-4000-8000-000000000002"
 BU_US, BU_DE, BU_ROOT = ("b0000000-0000-4000-8000-00000000000" + n for n in "123")
-UNIT_GROUP = "5c000000-0000-4000-8000-000000000001"
+UNIT_GROUP, OTHER_UNIT_GROUP = "5c000000-0000-4000-8000-000000000001", "5c000000-0000-4000-8000-000000000002"
 UOMS = {"ea": "u0000000-0000-4000-8000-000000000001", "pcs": "u0000000-0000-4000-8000-000000000002",
         "box": "u0000000-0000-4000-8000-000000000003", "kg": "u0000000-0000-4000-8000-000000000004",
         "h": "u0000000-0000-4000-8000-000000000005"}
@@ -38,18 +40,18 @@ def resolver() -> DictResolver:
         for currency_id, code in ((USD, "USD"), (EUR, "EUR")):
             resolver.add_reference(system, "transactioncurrencies", {"transactioncurrencyid": currency_id,
                                                                      "isocurrencycode": code})
+        resolver.add_reference(system, "uomschedules", {"uomscheduleid": OTHER_UNIT_GROUP, "name": "Weights"})
+        resolver.add_reference(system, "uoms", {"uomid": "u-other-ea", "name": "ea",
+                                                "_uomscheduleid_value": OTHER_UNIT_GROUP})
         resolver.add_reference(system, "uomschedules", {"uomscheduleid": UNIT_GROUP, "name": "Default Unit"})
         for name, uom_id in UOMS.items():
-            resolver.add_reference(system, "uoms", {"uomid": uom_id, "name": name})
+            resolver.add_reference(system, "uoms", {"uomid": uom_id, "name": name, "_uomscheduleid_value": UNIT_GROUP})
     resolver.add_link("Accounts", source_id=ACCOUNT_US, source_key="ACC-01000-BVRCPS",
-                      destination_key={"dataAreaId": "usmf", "CustomerAccount": "ACC-01000-BVRCPS"},
-                      attributes={"PartyNumber": "000000123"})
+                      destination_key={"dataAreaId": "usmf", "CustomerAccount": "ACC-01000-BVRCPS"})
     resolver.add_link("Accounts", source_id=ACCOUNT_DE, source_key="ACC-01001-QWERTY",
-                      destination_key={"dataAreaId": "demf", "CustomerAccount": "ACC-01001-QWERTY"},
-                      attributes={"PartyNumber": "000000124"})
+                      destination_key={"dataAreaId": "demf", "CustomerAccount": "ACC-01001-QWERTY"})
     resolver.add_link("Contacts to customers", source_id=CONTACT_CUSTOMER, source_key="CON-01009-ZXCVBN",
-                      destination_key={"dataAreaId": "demf", "CustomerAccount": "CON-01009-ZXCVBN"},
-                      attributes={"PartyNumber": "000000130"})
+                      destination_key={"dataAreaId": "demf", "CustomerAccount": "CON-01009-ZXCVBN"})
     resolver.add_link("Products", source_key="P00001", destination_key={"productnumber": "P00001"},
                       destination_id=PRODUCT)
     resolver.add_link("Quotes", source_id=QUOTE, source_key="QUO-01000-ABCDEF",
@@ -74,7 +76,7 @@ def test_entity_maps_run_products_first_and_quote_lines_after_their_header():
     assert list(DEFINITIONS) == ["Products", "Accounts", "Contacts", "Contacts to customers", "Quotes",
                                  "Quote lines"]
     assert [(s["source_entity_set"], s["destination_entity_set"]) for s in TEMPLATE["entity_maps"]] == [
-        ("SellableReleasedProducts", "products"), ("accounts", "CustomersV3"), ("contacts", "CDSContactPersons"),
+        ("SellableReleasedProducts", "products"), ("accounts", "CustomersV3"), ("contacts", "CDSContactPersonsV2"),
         ("contacts", "CustomersV3"), ("quotes", "CDSSalesQuotationHeaders"),
         ("quotedetails", "CDSSalesQuotationLines")]
 
@@ -142,6 +144,25 @@ def test_the_sales_unit_goes_through_the_value_map_to_the_sales_unit_of_that_nam
     assert result["defaultuomid@odata.bind"] == f"/uoms({UOMS[unit.lower()]})"
 
 
+def test_the_sales_unit_is_found_within_the_default_unit_group(resolver):
+    """A unit's name is unique only within its unit group, and Sales refuses a default unit outside the product's
+    unit group: "ea" of another group is never chosen."""
+    result = payload("Products", sellable_product(), resolver)
+    assert result["defaultuomid@odata.bind"] == f"/uoms({UOMS['ea']})" != "/uoms(u-other-ea)"
+
+
+def test_a_unit_only_another_unit_group_has_fails_naming_the_group(resolver):
+    resolver.add_reference("destination", "uoms", {"uomid": "u-ton", "name": "t",
+                                                   "_uomscheduleid_value": OTHER_UNIT_GROUP})
+    definition = DEFINITIONS["Products"]
+    *fields, unit_rule = definition.fields
+    scoped = replace(definition, fields=(*fields, replace(unit_rule, value_map={"t": "t"})))
+    with pytest.raises(MappingError) as caught:
+        map_record(scoped, sellable_product(SalesUnitSymbol="t"), resolver)
+    assert str(caught.value) == (f"P00001: defaultuomid@odata.bind: no uoms record with name 't' and "
+                                 f"_uomscheduleid_value '{UNIT_GROUP}'")
+
+
 def test_a_sales_unit_missing_from_the_value_map_fails_the_product(resolver):
     """p2c-templates 2.4: every F&O selling unit must exist in Sales."""
     with pytest.raises(MappingError) as caught:
@@ -195,11 +216,11 @@ def test_an_account_maps_to_a_customer_with_the_documented_defaults(resolver):
 
 
 def test_accounts_are_keyed_by_account_number_within_the_company():
-    """p2c-templates 2.1: accountnumber <-> CustomerAccount + dataAreaId; PartyNumber kept for contacts."""
+    """p2c-templates 2.1: accountnumber <-> CustomerAccount + dataAreaId."""
     definition: MapDefinition = DEFINITIONS["Accounts"]
     assert (definition.source_key_fields, definition.destination_key_fields) == \
         (("accountnumber",), ("dataAreaId", "CustomerAccount"))
-    assert SPECS["Accounts"]["link_attributes"] == ["PartyNumber"]
+    assert "link_attributes" not in SPECS["Accounts"]  # contacts name the customer by account, not party
 
 
 @pytest.mark.parametrize("number", [None, "", "  "])
@@ -283,22 +304,24 @@ def test_a_contact_with_no_active_customer_flag_counts_as_not_active():
 
 
 def test_a_contact_maps_to_a_contact_person_of_its_account_customer(resolver):
-    """p2c-templates 2.3; dynamics-apis 2.2: AssociatedPartyNumber is the customer's PartyNumber; the contact
-    lands in its customer's company, not its own business unit's."""
+    """p2c-templates 2.3; CDSContactPersonsV2 (metadata): the contact person is associated with its customer by
+    type and account number, and lands in its customer's company, not its own business unit's; the job title is
+    the employment profession."""
     assert payload("Contacts", contact(), resolver) == {
-        "dataAreaId": "demf", "AssociatedPartyNumber": "000000124", "ContactPersonId": "CON-01000-BVRCPS",
-        "FirstName": "Anna", "LastName": "Müller", "PrimaryEmailAddress": "anna.mueller@fabrikam.example",
-        "PrimaryPhoneNumber": "+49 30 555 0100", "JobTitle": "Purchasing manager",
-        "IsContactPersonExternallyMaintained": "Yes",
+        "dataAreaId": "demf", "AssociatedContactType": "Customer", "AssociatedContactNumber": "ACC-01001-QWERTY",
+        "ContactPersonId": "CON-01000-BVRCPS", "FirstName": "Anna", "LastName": "Müller",
+        "PrimaryEmailAddress": "anna.mueller@fabrikam.example", "PrimaryPhoneNumber": "+49 30 555 0100",
+        "EmploymentProfession": "Purchasing manager", "IsContactPersonExternallyMaintained": "Yes",
     }
 
 
 def test_contact_persons_are_found_by_company_and_contact_number():
-    """The F&O key (ContactPersonPartyNumber) is server-generated, so lookup fields find existing rows."""
+    """The F&O key (ContactPersonPartyNumber) is server-generated, so lookup fields find existing rows; the
+    record is then addressed by CDSContactPersonsV2's whole key."""
     assert DEFINITIONS["Contacts"].destination_key_fields == ("dataAreaId", "ContactPersonId")
     assert SPECS["Contacts"]["destination_lookup_fields"] == ["dataAreaId", "ContactPersonId"]
     assert SPECS["Contacts"]["destination_api_key_fields"] == [
-        "dataAreaId", "ContactPersonPartyNumber", "AssociatedPartyNumber"]
+        "dataAreaId", "ContactPersonPartyNumber", "AssociatedContactType", "AssociatedContactNumber"]
 
 
 def test_a_contact_waits_for_its_parent_account():
@@ -352,7 +375,7 @@ def test_an_active_quote_maps_to_a_sales_quotation_of_its_customer(resolver):
         "SalesQuotationNumber": "QUO-01000-ABCDEF", "SalesQuotationName": "Speakers for the Berlin office",
         "CurrencyCode": "EUR", "SalesQuotationExpiryDate": "2024-06-30T00:00:00Z",
         "RequestedShippingDate": "2024-06-15T00:00:00Z", "DeliveryAddressStreet": "12 Hauptstraße",
-        "DeliveryAddressCity": "Berlin", "DeliveryAddressState": "BE", "DeliveryAddressZipCode": "10115",
+        "DeliveryAddressCity": "Berlin", "DeliveryAddressStateId": "BE", "DeliveryAddressZipCode": "10115",
         "DeliveryAddressCountryRegionISOCode": "DE",
     }
 
@@ -387,9 +410,11 @@ def test_a_quote_waits_for_its_customer():
     assert (caught.value.when_missing, caught.value.entity_maps) == ("wait", ("Accounts", "Contacts to customers"))
 
 
-def test_a_quote_without_dates_leaves_them_empty(resolver):
+def test_a_quote_without_dates_leaves_them_out_for_finops_to_default(resolver):
+    """Both dates are Nullable=false in F&O's metadata: a null would be refused, so they are not sent."""
     result = payload("Quotes", quote(effectiveto=None, requestdeliveryby=None), resolver)
-    assert (result["SalesQuotationExpiryDate"], result["RequestedShippingDate"]) == (None, None)
+    assert "SalesQuotationExpiryDate" not in result
+    assert "RequestedShippingDate" not in result
 
 
 # --- 6. Quote lines ------------------------------------------------------------------------------------------------
@@ -407,16 +432,33 @@ def test_a_quote_line_maps_to_a_quotation_line_of_its_synced_header(resolver):
     assert payload("Quote lines", quote_line(), resolver) == {
         "dataAreaId": "demf", "SalesQuotationNumber": "QUO-01000-ABCDEF", "LineCreationSequenceNumber": 1,
         "ProductNumber": "P00001", "SalesUnitSymbol": "ea", "RequestedSalesQuantity": 3.0, "SalesPrice": 1299.99,
-        "LineDiscountAmount": 10.0, "LineDescription": "Premium Speaker",
+        "LineDiscountAmount": 3.33, "FixedPriceCharges": -0.01, "LineDescription": "Premium Speaker",
     }
 
 
-def test_quote_lines_are_found_by_quotation_and_sequence_number():
-    """F&O keys lines by a server-generated InventoryLotId (dynamics-apis trap 10)."""
+def test_quote_lines_are_addressed_by_their_real_key():
+    """CDSSalesQuotationLines is keyed by company, quotation number and line creation sequence number
+    (metadata), so a line is updated where it was created."""
     fields = ("dataAreaId", "SalesQuotationNumber", "LineCreationSequenceNumber")
     assert DEFINITIONS["Quote lines"].destination_key_fields == fields
-    assert tuple(SPECS["Quote lines"]["destination_lookup_fields"]) == fields
-    assert SPECS["Quote lines"]["destination_api_key_fields"] == ["dataAreaId", "InventoryLotId"]
+    assert "destination_lookup_fields" not in SPECS["Quote lines"]
+
+
+@pytest.mark.parametrize(("discount", "quantity", "unit", "charge"), [
+    (10, 3, 3.33, -0.01), (10, 6, 1.67, 0.02), (9, 3, 3.0, 0.0), (None, 3, 0, 0), (0.05, 2, 0.02, -0.01),
+    (10, 0.5, 20.0, 0.0)])
+def test_the_line_discount_is_per_unit_with_the_rounding_as_a_charge(resolver, discount, quantity, unit, charge):
+    """p2c-templates 2.6: Sales' discount is for the whole line, F&O's per unit; Microsoft's template divides
+    by the quantity and books the rounding as a charge, so quantity x unit discount - charge = the discount."""
+    result = payload("Quote lines", quote_line(manualdiscountamount=discount, quantity=quantity), resolver)
+    assert (result["LineDiscountAmount"], result["FixedPriceCharges"]) == (unit, charge)
+    assert round(quantity * result["LineDiscountAmount"] - result["FixedPriceCharges"], 2) == (discount or 0)
+
+
+def test_a_discount_on_a_line_without_quantity_fails_naming_the_field(resolver):
+    with pytest.raises(MappingError) as caught:
+        payload("Quote lines", quote_line(manualdiscountamount=5, quantity=0), resolver)
+    assert str(caught.value).endswith("LineDiscountAmount: 5 cannot be spread over a quantity of 0")
 
 
 def test_a_line_of_a_quote_that_was_not_synced_is_skipped():
