@@ -2,13 +2,16 @@
 (400 with ODataLib's wording) and the entity's validateField/validateWrite (500 with an Infolog, reference 2.4).
 
 ODataLib, reading a body against the metadata, refuses a property the type does not declare, a null for a
-property declared Nullable="false", and an enum value that is not a JSON string (its reader takes enum members
-as quoted names only). A null for a nullable property stores the empty X++ value.
+property declared Nullable="false", and an enum value that is not a JSON string: its JSON reader takes enum
+members as quoted names only, and its own test (FlagsEnumAsEntityProperty_IntAsValue_..._Error) expects
+"Cannot read the value '2' as a quoted JSON string value." for a number. A null for a nullable property stores
+the empty X++ value.
 
-Assumptions: an enum name the enum does not declare, exactly as declared (case included), fails the write like a
-validateField failure, since the metadata does not say which layer refuses it; the exact Infolog wording for a
-too-long string, an unknown enum name and an unknown company is not public, so the messages follow the
-documented pattern ("Warning: …; Warning: validateField failed on field …").
+Assumptions: enum members match exactly, case included (the docs do not say whether F&O takes 'yes' for
+'Yes'), and a name that does not match fails the write like a validateField failure (500 with an Infolog),
+since nothing public says which layer refuses it; the exact Infolog wording for a too-long string, an unknown
+enum name and an unknown company is not public, so the messages follow the documented pattern ("Warning: …;
+Warning: validateField failed on field …").
 """
 
 from __future__ import annotations
