@@ -16,7 +16,7 @@ from connectors.batch import Operation
 from connectors.changes import ChangeRead
 from connectors.classify import classify_finops
 from connectors.errors import DuplicateError, NotFoundError, ValidationError
-from connectors.odata import Key, equals_filter, literal
+from connectors.odata import EnumMember, Key, equals_filter, literal
 from connectors.transport import ApiProfile
 
 COMPANY = "dataAreaId"
@@ -65,9 +65,11 @@ class FinOpsClient(ODataClient):
             return self.write(self.create_operation(entity_set, {**body, **key}, key_fields=tuple(key)))
 
     def upsert_by_filter(self, entity_set: str, match: Mapping[str, Any], body: Mapping[str, Any], *,
-                         key_fields: Sequence[str], company: str | None = None) -> WriteResult:
-        """Create or update a record whose key the service generates (contact persons keyed by party number,
-        quotation lines by lot id), finding it by a natural key first: `match`, within `company`."""
+                         key_fields: Sequence[str], company: str | None = None,
+                         enum_keys: Mapping[str, str] | None = None) -> WriteResult:
+        """Create or update a record whose key the service generates (contact persons keyed by party number),
+        finding it by a natural key first: `match`, within `company`. `enum_keys` names the key fields that are
+        enums, with their qualified enum type, so the key URL writes them as enum literals."""
         company = company or self.config.default_company
         if not company:
             raise ValidationError("Give the company (dataAreaId) to look the record up in", entity_set=entity_set,
@@ -79,7 +81,9 @@ class FinOpsClient(ODataClient):
             raise ValidationError(f"More than one record matches {equals_filter(match)} in {company}",
                                   entity_set=entity_set, key=scope)
         if rows:
-            key = {name: rows[0][name] for name in key_fields}
+            enums = enum_keys or {}
+            key = {name: EnumMember(enums[name], rows[0][name]) if name in enums else rows[0][name]
+                   for name in key_fields}
             return self.write(self.update_operation(entity_set, key, body))
         return self.write(self.create_operation(entity_set, {**body, **scope}, key_fields=tuple(key_fields)))
 

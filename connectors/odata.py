@@ -16,10 +16,25 @@ from urllib.parse import quote
 Key = Mapping[str, Any] | uuid.UUID | str  # name/value pairs, or a primary key GUID
 
 
+class EnumMember(str):
+    """An enum value that is still its member name as data (a key holding it compares and serializes as the
+    name), but is written in URLs as the enum literal OData requires: `Namespace.EnumType'Member'`. F&O binds
+    literals with ODataLib's default resolver, which refuses a plain string where an enum is expected."""
+
+    enum_type: str  # qualified, e.g. Microsoft.Dynamics.DataEntities.NoYes
+
+    def __new__(cls, enum_type: str, name: str) -> EnumMember:
+        member = super().__new__(cls, name)
+        member.enum_type = enum_type
+        return member
+
+
 def literal(value: Any) -> str:
     """The OData literal for a Python value; GUIDs must be `uuid.UUID` to be written unquoted."""
     if value is None:
         return "null"
+    if isinstance(value, EnumMember):
+        return f"{value.enum_type}'{value}'"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float | Decimal):

@@ -97,10 +97,11 @@ def plant_bad_records(sales: EmulatorClient, fno: EmulatorClient) -> list[BadRec
         sales.write("PATCH", f"accounts({account['accountid']})", {"address1_country": country})
         bad.append(BadRecord("Accounts", account["accountnumber"], f"country '{country}' has no value map entry"))
     fno.write("POST", "UnitsOfMeasure", {"UnitSymbol": BAD_UNIT, "UnitDescription": "Crate", "DecimalPrecision": 0})
-    fno.write("POST", "ReleasedProductCreationsV2", {
+    # A released product is made in F&O's client (its OData create entity is not in Microsoft's metadata).
+    fno.control("POST", "rows", {"table": "InventTable", "values": {
         "dataAreaId": "usmf", "ItemNumber": "P99999", "ProductNumber": "P99999", "ProductName": "Crated speaker set",
         "ProductType": "Item", "ProductSubType": "Product", "SalesUnitSymbol": BAD_UNIT,
-        "InventoryUnitSymbol": BAD_UNIT, "PurchaseUnitSymbol": BAD_UNIT, "SalesPrice": 499.0})
+        "InventoryUnitSymbol": BAD_UNIT, "PurchaseUnitSymbol": BAD_UNIT, "SalesPrice": 499.0}})
     bad.append(BadRecord("Products", "P99999", f"unit '{BAD_UNIT}' has no value map entry"))
     return bad
 

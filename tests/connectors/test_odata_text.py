@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from connectors.odata import bind, equals_filter, key_path, literal, query_string
+from connectors.odata import EnumMember, bind, equals_filter, key_path, literal, query_string
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -28,6 +28,14 @@ def test_key_values_are_escaped_then_percent_encoded():
         "accounts(accountnumber='O''Brien%20%26%20Sons%20%231%20%3F%2B%20%C3%BC')")
     assert key_path("CustomersV3", {"dataAreaId": "usmf", "CustomerAccount": "A(1),B=2"}) == (
         "CustomersV3(dataAreaId='usmf',CustomerAccount='A%281%29%2CB%3D2')")
+
+
+def test_an_enum_member_is_its_name_as_data_and_an_enum_literal_in_urls():
+    member = EnumMember("Microsoft.Dynamics.DataEntities.NoYes", "Yes")
+    assert member == "Yes"
+    assert literal(member) == "Microsoft.Dynamics.DataEntities.NoYes'Yes'"
+    assert key_path("Things", {"dataAreaId": "usmf", "Flag": member}) == (
+        "Things(dataAreaId='usmf',Flag=Microsoft.Dynamics.DataEntities.NoYes'Yes')")
 
 
 def test_a_single_key_value_must_be_a_guid():

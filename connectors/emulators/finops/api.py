@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from connectors.emulators.finops import reads, render, writes
+from connectors.emulators.finops.csdl import csdl
 from connectors.emulators.finops.entities import ENTITY_SETS
 from connectors.emulators.finops.errors import (
     CONTENT_TYPE,
@@ -21,8 +22,7 @@ from connectors.emulators.finops.errors import (
 )
 from connectors.emulators.finops.expand import related_rows
 from connectors.emulators.finops.keys import key_segment, parse_path, resolve_key
-from connectors.emulators.finops.metadata import csdl
-from connectors.emulators.finops.schema import EntitySet
+from connectors.emulators.finops.surface import EntitySet
 from connectors.emulators.odata.errors import ODataQueryError
 from connectors.emulators.odata.query import QueryOptions, parse_query
 from connectors.emulators.server import Request, Response, empty_response, json_response
@@ -109,7 +109,7 @@ def _collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request, me
 
 def _navigation(app: FinOpsEmulator, entity_set: EntitySet, request: Request, method: str, options: QueryOptions,
                 company: str | None, key: tuple, segments: list[str]) -> Response:
-    navigation = entity_set.navigation.get(segments[0])
+    navigation = entity_set.navigation(segments[0])
     if navigation is None or len(segments) > 1:
         return no_route(app.origin + request.raw_path)
     if method != "GET":

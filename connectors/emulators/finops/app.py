@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, date, datetime
 
 from connectors.emulators.app import EmulatorApp
-from connectors.emulators.finops import api, batch
+from connectors.emulators.finops import api, batch, control
 from connectors.emulators.finops import seed as seeding
-from connectors.emulators.finops.entities import TABLES
 from connectors.emulators.finops.errors import ODATA_VERSION, error_response
+from connectors.emulators.finops.tables import TABLES
 from connectors.emulators.identity import AuthError
 from connectors.emulators.protection import Rejection
 from connectors.emulators.server import Request, Response, empty_response
@@ -38,6 +38,11 @@ class FinOpsEmulator(EmulatorApp):
 
     def seed(self, counts: dict[str, int], seed_value: int) -> dict[str, int]:
         return seeding.seed(self, counts, seed_value)
+
+    def extra_control(self, request: Request, action: str, body: dict) -> Response | None:
+        if (request.method, action) == ("POST", "rows"):
+            return control.insert_row(self, body)
+        return None
 
     def legal_entity(self, company: str) -> dict | None:
         return self.store.tables["CompanyInfo"].get((company,))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from connectors.emulators.finops import render
 from connectors.emulators.finops.entities import ENTITY_SETS
-from connectors.emulators.finops.schema import EntitySet, Navigation
+from connectors.emulators.finops.surface import EntitySet, Navigation
 from connectors.emulators.odata.errors import ODataQueryError, unknown_property
 from connectors.emulators.odata.query import validate_properties
 
@@ -37,8 +37,8 @@ def parse_expand(entity_set: EntitySet, text: str | None) -> list[Expansion]:
         if match is None:
             raise ODataQueryError(f"The $expand item '{item.strip()}' is malformed.")
         name, nested = match.groups()
-        navigation = entity_set.navigation.get(name)
-        if navigation is None:
+        navigation = entity_set.navigation(name)
+        if navigation is None:  # not a navigation of the type, or one whose target the emulator does not serve
             raise unknown_property(name, entity_set.qualified_type)
         target = ENTITY_SETS[navigation.target]
         expansions.append(Expansion(navigation, target, _nested_select(target, nested)))
@@ -81,13 +81,17 @@ def expanded(app: FinOpsEmulator, entity_set: EntitySet, row: Mapping[str, objec
 
 
 def related_rows(app: FinOpsEmulator, row: Mapping[str, object], navigation: Navigation) -> list[Mapping]:
+    """The target rows of a navigation through its declared join, those the target entity set shows."""
     target = ENTITY_SETS[navigation.target]
     table = app.store.tables[target.table.name]
-    values = tuple(row[name] for name in navigation.local)
+    join = navigation.join
+    values = tuple(row[name] for name in join.local)
     if navigation.many:
-        return table.find_all(navigation.index, values)
-    found = table.find(navigation.index, values) if navigation.index else table.get(values)
-    return [] if found is None else [found]
+        found = table.find_all(join.index, values)
+    else:
+        one = table.find(join.index, values) if join.index else table.get(values)
+        found = [] if one is None else [one]
+    return found if target.visible is None else [child for child in found if target.visible(child)]
 
 
 def navigate(app: FinOpsEmulator, row: Mapping[str, object], navigation: Navigation, target: EntitySet,

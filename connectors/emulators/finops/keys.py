@@ -2,6 +2,10 @@
 
 F&O needs every key field, by name (`CustomersV3(dataAreaId='usmf',CustomerAccount='US-001')`). The path is
 percent-decoded before parsing, so `'O%27%27Brien'` is `'O''Brien'`, and a quoted value may hold `/`, `,` or `)`.
+An enum key field takes an enum literal (`AssociatedContactType=Microsoft.Dynamics.DataEntities.
+smmContactPersonCDSAssociatedContactType'Customer'`). Assumption: F&O binds key literals with ODataLib's default
+URI resolver, which refuses a plain string for an enum (as its `$filter` does, reference 2.3) and takes member
+names exactly as declared.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from urllib.parse import quote
 
-from connectors.emulators.finops.schema import COMPANY, EntitySet
+from connectors.emulators.finops.schema import COMPANY, NAMESPACE, enum_name
+from connectors.emulators.finops.surface import EntitySet
+from connectors.emulators.microsoft_metadata import finops_enums
 from connectors.emulators.odata.errors import ODataQueryError
 from connectors.emulators.odata.lexer import tokenize
 
@@ -70,7 +76,7 @@ def _key_values(text: str) -> list[tuple[str | None, object]]:
         if index + 1 < len(tokens) and tokens[index].kind == "name" and tokens[index + 1].text == "=":
             name = tokens[index].text
             index += 2
-        if index >= len(tokens) or tokens[index].edm_type is None:
+        if index >= len(tokens) or (tokens[index].edm_type is None and tokens[index].kind != "enum"):
             raise ODataQueryError(f"Bad Request - Error in query syntax: a key value is expected in '({text})'.")
         values.append((name, tokens[index].value))
         index += 1
@@ -98,10 +104,16 @@ def resolve_key(entity_set: EntitySet, written: list[tuple[str | None, object]])
 
 
 def _key_value(entity_set: EntitySet, name: str, value: object) -> object:
-    edm = entity_set.field(name).edm
+    edm = entity_set.properties[name]
+    enum = enum_name(edm)
+    if enum:
+        if isinstance(value, tuple) and value[0] == f"{NAMESPACE}.{enum}" and value[1] in finops_enums()[enum]:
+            return value[1]
+        shown = f"{value[0]}'{value[1]}'" if isinstance(value, tuple) else value
+        raise ODataQueryError(f"The key value '{shown}' of '{name}' is not a valid {NAMESPACE}.{enum} literal.")
     if edm == "Edm.String" and isinstance(value, str):
         return value.lower() if name == COMPANY else value
-    if edm == "Edm.Int32" and isinstance(value, int):
+    if edm in ("Edm.Int32", "Edm.Int64") and isinstance(value, int):
         return value
     if edm == "Edm.DateTimeOffset" and isinstance(value, datetime | date):
         return stored_date(value)
@@ -119,8 +131,10 @@ def key_segment(entity_set: EntitySet, row: dict) -> str:
     """`(dataAreaId='usmf',CustomerAccount='US-001')`, percent-encoded as F&O puts it in Location headers."""
     parts = []
     for name in entity_set.keys:
-        value = row[name]
-        if entity_set.field(name).edm == "Edm.String":
+        value, edm = row[entity_set.columns[name]], entity_set.properties[name]
+        if enum_name(edm):
+            literal = f"{NAMESPACE}.{enum_name(edm)}'{value}'"
+        elif edm == "Edm.String":
             literal = "'" + str(value).replace("'", "''") + "'"
         else:
             literal = str(value)

@@ -14,13 +14,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from connectors.emulators.finops import paging, render
+from connectors.emulators.finops import indexed, paging, render
 from connectors.emulators.finops.errors import CONTENT_TYPE, ODATA_VERSION, BadRequest
 from connectors.emulators.finops.expand import Expansion, expanded, parse_expand
-from connectors.emulators.finops.schema import COMPANY, EntitySet
+from connectors.emulators.finops.schema import COMPANY
+from connectors.emulators.finops.surface import EntitySet
 from connectors.emulators.odata.filter import FINOPS, compile_filter
+from connectors.emulators.odata.lexer import tokenize
 from connectors.emulators.odata.query import QueryOptions, order_rows, validate_properties
 from connectors.emulators.server import Request, Response, text_response
+from connectors.emulators.store import normalize
 
 if TYPE_CHECKING:
     from connectors.emulators.finops.app import FinOpsEmulator
@@ -31,7 +34,7 @@ Row = Mapping[str, object]
 
 @dataclass
 class Query:
-    """The checked options of one read: what to match, how to order, what to render."""
+    """The checked options of one read: what to match (a stored row), how to order, what to render."""
 
     match: Callable[[Row], bool]
     options: QueryOptions
@@ -39,11 +42,23 @@ class Query:
 
 
 def prepare(entity_set: EntitySet, options: QueryOptions) -> Query:
-    """Compile `$filter` and check every property `$select`, `$orderby` and `$expand` name."""
+    """Compile `$filter` and check every property `$select`, `$orderby` and `$expand` name.
+
+    The filter reads a stored row directly when every property it names is a column every row holds; otherwise
+    it reads the entity's view of the row, which supplies aliases and empty values.
+    """
     properties, type_name = entity_set.properties, entity_set.qualified_type
     validate_properties(options.select or (), properties, type_name)
     validate_properties((name for name, _ in options.orderby), properties, type_name)
-    match = compile_filter(options.filter, FINOPS, properties, type_name) if options.filter else _everything
+    match = _everything
+    if options.filter:
+        test = compile_filter(options.filter, FINOPS, properties, type_name)
+        named = {token.text for token in tokenize(options.filter) if token.kind == "name"} & properties.keys()
+        if named <= entity_set.plain:
+            match = test
+        else:
+            view = entity_set.view
+            match = lambda row: test(view(row))  # noqa: E731 - one closure per request
     return Query(match, options, parse_expand(entity_set, options.expand))
 
 
@@ -51,12 +66,23 @@ def _everything(row: Row) -> bool:
     return True
 
 
-def scoped_rows(app: FinOpsEmulator, entity_set: EntitySet, company: str | None,
+def scoped_rows(app: FinOpsEmulator, entity_set: EntitySet, company: str | None, filter: str | None = None,
                 after: tuple | None = None) -> Iterator[Row]:
-    """Rows of the entity set in table-key order, in one company (a contiguous key range) or all of them."""
+    """Rows of the entity set in table-key order, in one company or all of them, starting after a key: from
+    an index when the filter's equalities allow (see `indexed`), else a company's key range or the table."""
     table = app.store.tables[entity_set.table.name]
     visible = entity_set.visible
-    if company is not None and entity_set.per_company:
+    scoped = company is not None and entity_set.per_company
+    index_read = indexed.plan(entity_set, filter, company) if filter else None
+    if index_read is not None:
+        rows = indexed.read(table, index_read)
+        if after is not None:
+            bound = _comparable(after)
+            rows = [row for row in rows if _comparable(table.key_of(row)) > bound]
+        for row in rows:
+            if (not scoped or row[COMPANY] == company) and (visible is None or visible(row)):
+                yield row
+    elif scoped:
         for row in table.scan(after if after is not None else (company,)):
             if row[COMPANY] != company:
                 return
@@ -68,6 +94,10 @@ def scoped_rows(app: FinOpsEmulator, entity_set: EntitySet, company: str | None,
                 yield row
 
 
+def _comparable(key: tuple) -> tuple:
+    return tuple(normalize(value) for value in key)
+
+
 def read_collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request, options: QueryOptions,
                     company: str | None, source: Callable[[tuple | None], Iterable[Row]] | None = None) -> Response:
     query = prepare(entity_set, options)
@@ -75,17 +105,18 @@ def read_collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request
     top = options.top
     limit = page_size if top is None else min(page_size, top)
     seekable = source is None  # a navigation's rows are few; only whole entity sets page by cursor
-    source = source or (lambda after: scoped_rows(app, entity_set, company, after))
+    source = source or (lambda after: scoped_rows(app, entity_set, company, options.filter, after))
     key_of = app.store.tables[entity_set.table.name].key_of
     cursor = paging.decode(options.params.get(paging.CURSOR), len(entity_set.table.key), len(options.orderby))
     cursor = cursor if seekable else None
+    view = entity_set.view
     with app.store.lock:
-        if options.orderby:
-            matching = order_rows((row for row in source(None) if query.match(row)), options.orderby,
+        if options.orderby:  # ordered by what the entity shows: views, unwrapped for the page
+            matching = order_rows((view(row) for row in source(None) if query.match(row)), options.orderby,
                                   entity_set.properties)
-            start = (paging.ordered_position(matching, cursor, options.orderby, entity_set.properties, key_of)
-                     if cursor else options.skip or 0)
-            page, more = matching[start:start + limit], len(matching) > start + limit
+            start = (paging.ordered_position(matching, cursor, options.orderby, entity_set.properties,
+                                             lambda seen: key_of(seen.row)) if cursor else options.skip or 0)
+            page, more = [seen.row for seen in matching[start:start + limit]], len(matching) > start + limit
             total = len(matching) if options.count else None
         else:
             page, more = _seek(source(cursor.key if cursor else None), query.match,
@@ -101,7 +132,8 @@ def read_collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request
                         for row, extra in zip(page, children, strict=True)]
     if more and (top is None or top > len(page)):
         last = page[-1]
-        end = paging.Cursor(key_of(last), tuple(last[name] for name, _ in options.orderby)) if seekable else None
+        end = (paging.Cursor(key_of(last), tuple(view(last).get(name) for name, _ in options.orderby)) if seekable
+               else None)
         next_query = paging.next_query(request.query_string, (options.skip or 0) + len(page),
                                        None if top is None else top - len(page), end)
         payload["@odata.nextLink"] = f"{app.origin}{request.raw_path}?{next_query}"
@@ -126,7 +158,7 @@ def _seek(rows: Iterable[Row], match: Callable[[Row], bool], skip: int, limit: i
 def read_count(app: FinOpsEmulator, entity_set: EntitySet, options: QueryOptions, company: str | None) -> Response:
     query = prepare(entity_set, options)
     with app.store.lock:
-        total = sum(1 for row in scoped_rows(app, entity_set, company) if query.match(row))
+        total = sum(1 for row in scoped_rows(app, entity_set, company, options.filter) if query.match(row))
     return text_response(200, str(total), [ODATA_VERSION])
 
 

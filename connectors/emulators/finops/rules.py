@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from connectors.emulators.finops.entities import ORDER, QUOTATION
 from connectors.emulators.finops.keys import stored_date
 from connectors.emulators.finops.schema import COMPANY, EMPTY_DATE, TableSpec
+from connectors.emulators.finops.tables import ADDRESS_PARTS, ORDER, QUOTATION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -93,16 +93,35 @@ class CustomerRules(Rules):
 
 
 class ContactPersonRules(Rules):
+    """A contact person names the customer it belongs to by party (CDSContactPersons, ContactPersons) or by
+    type and account (CDSContactPersonsV2): whichever was written, the other is derived from the customer."""
+
     def prepare(self, app: FinOpsEmulator, row: Row, old: Row | None, changed: set[str]) -> None:
+        company = str(row[COMPANY])
+        customers = app.store.tables["CustTable"]
+        if row["AssociatedContactType"] == "Customer":
+            if row["AssociatedContactNumber"] and (old is None or "AssociatedContactNumber" in changed):
+                customer = customers.get((company, row["AssociatedContactNumber"]))
+                row["AssociatedPartyNumber"] = customer["PartyNumber"] if customer else ""
+            elif row["AssociatedPartyNumber"]:
+                customer = customers.find("party", (company, row["AssociatedPartyNumber"]))
+                row["AssociatedContactNumber"] = customer["CustomerAccount"] if customer else ""
         if old is not None:
             return
-        company = str(row[COMPANY])
         contacts = app.store.tables["ContactPerson"]
         if not row["ContactPersonPartyNumber"]:
             row["ContactPersonPartyNumber"] = party_number(app, company)
         if not row["ContactPersonId"]:
             row["ContactPersonId"] = next_free(app, "ContactPerson", company, lambda n: f"{n:06d}",
-                                               lambda cid: contacts.find("contact", (company, cid)) is not None)
+                                               lambda cid: contacts.get((company, cid)) is not None)
+
+    def check(self, app: FinOpsEmulator, row: Row) -> list[str]:
+        if row["AssociatedContactType"] != "Customer":
+            return [f"Warning: The emulator models contact persons of customers only, not of "
+                    f"'{row['AssociatedContactType']}'."]
+        if not row["AssociatedPartyNumber"] and not row["AssociatedContactNumber"]:
+            return ["Warning: Field 'Associated party' must be filled in."]
+        return []
 
 
 class ReleasedProductRules(Rules):
@@ -146,8 +165,8 @@ class HeaderRules(Rules):
             for name, days in (("SalesQuotationExpiryDate", 30), ("RequestedShippingDate", 0)):
                 if row.get(name) == EMPTY_DATE:
                     row[name] = stored_date(app.today() + timedelta(days=days))
-            if "SalesOrderProcessingStatus" in row and "SalesOrderProcessingStatus" not in changed:
-                row["SalesOrderProcessingStatus"] = "Active"
+            if "SalesOrderStatus" in row and "SalesOrderStatus" not in changed:
+                row["SalesOrderStatus"] = "Backorder"  # an open order
         if "OrderingCustomerIsExternallyMaintained" in row:
             invoice = app.store.tables["CustTable"].get((company, row["InvoiceCustomerAccountNumber"]))
             row["OrderingCustomerIsExternallyMaintained"] = customer["IsExternallyMaintained"] if customer else "No"
@@ -162,11 +181,10 @@ class HeaderRules(Rules):
         row["LanguageId"] = row["LanguageId"] or customer["LanguageId"]
         if "SalesOrderName" in row:
             row["SalesOrderName"] = row["SalesOrderName"] or str(customer["OrganizationName"])[:60]
-        delivery = ("Street", "City", "State", "ZipCode", "CountryRegionISOCode")
-        if not any(row[f"DeliveryAddress{part}"] for part in delivery):
+        if not any(row[f"DeliveryAddress{mine}"] for mine, _ in ADDRESS_PARTS):
             row["DeliveryAddressName"] = row["DeliveryAddressName"] or str(customer["OrganizationName"])[:100]
-            for part in delivery:
-                row[f"DeliveryAddress{part}"] = customer[f"DeliveryAddress{part}"] or customer[f"Address{part}"]
+            for mine, theirs in ADDRESS_PARTS:
+                row[f"DeliveryAddress{mine}"] = customer[f"DeliveryAddress{theirs}"] or customer[f"Address{theirs}"]
 
     def before_delete(self, app: FinOpsEmulator, row: Row) -> list[str]:
         lines = app.store.tables[self.lines].find_all(self.lines_index, (row[COMPANY], row[self.number]))
@@ -206,6 +224,7 @@ class LineRules(Rules):
                                                   lambda lot: lines.get((company, lot)) is not None)
             if product is not None:
                 row["SalesUnitSymbol"] = row["SalesUnitSymbol"] or product["SalesUnitSymbol"]
+                row["ProductName"] = row["ProductName"] or product["ProductName"]
                 row["LineDescription"] = row["LineDescription"] or product["ProductName"]
                 if "SalesPrice" not in changed:
                     row["SalesPrice"] = product["SalesPrice"]
@@ -215,7 +234,7 @@ class LineRules(Rules):
                 siblings = lines.find_all(self.header.lines_index, (company, row[self.header_field]))
                 row["LineCreationSequenceNumber"] = max((int(s["LineCreationSequenceNumber"]) for s in siblings),
                                                         default=0) + 1
-            if "CurrencyCode" in row and not row["CurrencyCode"]:
+            if not row["CurrencyCode"]:
                 header = app.store.tables[self.header.table.name].get((company, row[self.header_field]))
                 row["CurrencyCode"] = header["CurrencyCode"] if header else ""
             if "SalesOrderLineStatus" in row and "SalesOrderLineStatus" not in changed:

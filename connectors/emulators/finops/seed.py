@@ -12,7 +12,10 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from connectors.emulators.fakedata import LEGAL_ENTITIES, UNITS, Faker, product_catalog
-from connectors.emulators.finops.entities import (
+from connectors.emulators.finops.keys import stored_date
+from connectors.emulators.finops.schema import COMPANY, TableSpec
+from connectors.emulators.finops.tables import (
+    ADDRESS_PARTS,
     CONTACT_PERSON,
     CURRENCY,
     CUSTOMER,
@@ -22,13 +25,13 @@ from connectors.emulators.finops.entities import (
     LEGAL_ENTITY,
     ORDER,
     ORDER_LINE,
+    PAYMENT_METHOD,
+    PAYMENT_TERM,
     QUOTATION,
     QUOTATION_LINE,
     RELEASED_PRODUCT,
     UNIT,
 )
-from connectors.emulators.finops.keys import stored_date
-from connectors.emulators.finops.schema import COMPANY, TableSpec
 
 if TYPE_CHECKING:
     from connectors.emulators.finops.app import FinOpsEmulator
@@ -40,6 +43,8 @@ _CURRENCIES = (("USD", "US Dollar", "$"), ("EUR", "Euro", "€"), ("GBP", "Pound
                ("CAD", "Canadian Dollar", "$"))
 _GROUPS = (("10", "Wholesale customers", "Net30"), ("20", "Major customers", "Net45"),
            ("30", "Retail customers", "Net10"), ("90", "Intercompany customers", "Net30"))
+_TERMS = (("Net10", "Net 10 days", 10), ("Net30", "Net 30 days", 30), ("Net45", "Net 45 days", 45))
+_PAYMENT_METHODS = (("CHECK", "Check"), ("ELECTRONIC", "Electronic payment"))
 _EUR_PER_USD = 0.92
 _EPOCH = date(2024, 1, 1)
 
@@ -57,6 +62,11 @@ def reference_data(app: FinOpsEmulator) -> None:
                                     "AccountingCurrency": entity["CurrencyCode"],
                                     "AddressCountryRegionId": entity["CountryRegion"],
                                     "LanguageId": _LANGUAGES.get(company, "en-us")})
+        for name, description, days in _TERMS:
+            _insert(app, PAYMENT_TERM, {COMPANY: company, "Name": name, "Description": description,
+                                        "NumberOfDays": days})
+        for name, description in _PAYMENT_METHODS:
+            _insert(app, PAYMENT_METHOD, {COMPANY: company, "Name": name, "Description": description})
         for group, description, terms in _GROUPS:
             _insert(app, CUSTOMER_GROUP, {COMPANY: company, "CustomerGroupId": group, "Description": description,
                                           "PaymentTermId": terms, "ClearingPeriodPaymentTermName": terms})
@@ -156,7 +166,7 @@ def _customers(run: _Seeding, count: int, *, companies: list | None = None, exte
             "SiteId": "1", "WarehouseId": "13", "OnHoldStatus": "No",
             "IsExternallyMaintained": "Yes" if maintained else "No",
         }
-        for prefix in ("Address", "DeliveryAddress", "InvoiceAddress"):
+        for prefix in ("Address", "DeliveryAddress", "InvoiceAddress"):  # CustomersV3 says State, not StateId
             values.update({f"{prefix}Street": address["street"], f"{prefix}City": address["city"],
                            f"{prefix}State": address["state"], f"{prefix}ZipCode": address["postal_code"],
                            f"{prefix}CountryRegionId": address["country_iso3"],
@@ -175,10 +185,11 @@ def _contacts(run: _Seeding, count: int) -> None:
         domain = str(customer["PrimaryContactEmail"]).partition("@")[2] or "example.com"
         run.add(CONTACT_PERSON, "CDSContactPersons", {
             COMPANY: company, "ContactPersonPartyNumber": run.number("DirPartyTable", None, 9),
-            "AssociatedPartyNumber": customer["PartyNumber"], "ContactPersonId": run.number("ContactPerson", company),
-            "FirstName": first, "LastName": last, "PrimaryEmailAddress": faker.email(first, last, domain),
-            "PrimaryPhoneNumber": faker.phone(), "JobTitle": faker.choice(("Purchasing manager", "CFO", "Buyer",
-                                                                           "Owner", "Operations lead")),
+            "AssociatedPartyNumber": customer["PartyNumber"], "AssociatedContactType": "Customer",
+            "AssociatedContactNumber": customer["CustomerAccount"],
+            "ContactPersonId": run.number("ContactPerson", company), "FirstName": first, "LastName": last,
+            "PrimaryEmailAddress": faker.email(first, last, domain), "PrimaryPhoneNumber": faker.phone(),
+            "EmploymentProfession": faker.choice(("Purchasing manager", "CFO", "Buyer", "Owner", "Operations lead")),
             "IsContactPersonExternallyMaintained": customer["IsExternallyMaintained"],
         })
 
@@ -227,20 +238,21 @@ def _documents(run: _Seeding, count: int, kind: str, *, external: bool = False) 
             lines.append({
                 COMPANY: company, "InventoryLotId": run.number("InventTransId", company), number_field: number,
                 "LineCreationSequenceNumber": sequence, "ProductNumber": product["ProductNumber"],
-                "ItemNumber": product["ItemNumber"], "LineDescription": product["ProductName"],
+                "ItemNumber": product["ItemNumber"], "ProductName": product["ProductName"],
+                "LineDescription": product["ProductName"],
                 "RequestedSalesQuantity" if quote else "OrderedSalesQuantity": quantity, "SalesPrice": price,
                 "SalesUnitSymbol": product["SalesUnitSymbol"], "LineDiscountAmount": discount,
-                "LineAmount": round(quantity * (price - discount), 2),
-                **({} if quote else {"CurrencyCode": customer["SalesCurrencyCode"],
-                                     "SalesOrderLineStatus": "Invoiced" if external else "Backorder"}),
+                "LineAmount": round(quantity * (price - discount), 2), "CurrencyCode": customer["SalesCurrencyCode"],
+                **({} if quote else {"SalesOrderLineStatus": "Invoiced" if external else "Backorder"}),
             })
         values: Row = {
             COMPANY: company, number_field: number, "CurrencyCode": customer["SalesCurrencyCode"],
             "InvoiceCustomerAccountNumber": customer["CustomerAccount"],
-            "RequestedShippingDate": run.day(30, 400), "LanguageId": customer["LanguageId"], "SiteId": "1",
-            "WarehouseId": "13", "DeliveryAddressName": str(customer["OrganizationName"])[:100],
-            **{f"DeliveryAddress{part}": customer[f"DeliveryAddress{part}"]
-               for part in ("Street", "City", "State", "ZipCode", "CountryRegionISOCode")},
+            "RequestedShippingDate": run.day(30, 400), "LanguageId": customer["LanguageId"],
+            "DefaultShippingSiteId": "1", "DefaultShippingWarehouseId": "13",
+            "DeliveryAddressName": str(customer["OrganizationName"])[:100],
+            **{f"DeliveryAddress{mine}": customer[f"DeliveryAddress{theirs}"]
+               for mine, theirs in ADDRESS_PARTS},
         }
         total = round(sum(line["LineAmount"] for line in lines), 2)
         if quote:
@@ -256,6 +268,7 @@ def _documents(run: _Seeding, count: int, kind: str, *, external: bool = False) 
                            "InvoiceCustomerIsExternallyMaintained": maintained,
                            "SalesOrderProcessingStatus": "Invoiced" if external else faker.choice(
                                ("Active", "Confirmed", "Confirmed", "Delivered")),
+                           "SalesOrderStatus": "Invoiced" if external else "Backorder",
                            "AreTotalsUpdated": "Yes", "OrderTotalAmount": total})
         header_set, line_set = (("CDSSalesQuotationHeaders", "CDSSalesQuotationLines") if quote
                                 else ("CDSSalesOrderHeaders", "CDSSalesOrderLines"))
@@ -286,23 +299,23 @@ def _invoices(run: _Seeding, count: int) -> None:
             COMPANY: company, "InvoiceNumber": f"CIV-{number}", "InvoiceDate": invoice_date,
             "LedgerVoucher": f"SIV{number}", "SalesOrderNumber": order["SalesOrderNumber"],
             "InvoiceCustomerAccountNumber": order["InvoiceCustomerAccountNumber"],
-            "OrderingCustomerAccountNumber": order["OrderingCustomerAccountNumber"],
             "CurrencyCode": order["CurrencyCode"],
             "TotalInvoiceAmount": round(float(order["OrderTotalAmount"]) + tax, 2),
             "TotalTaxAmount": tax, "TotalDiscountAmount": round(sum(
                 float(line["LineDiscountAmount"]) * float(line["OrderedSalesQuantity"]) for line in lines), 2),
-            **{f"InvoiceAddress{part}": order[f"DeliveryAddress{part}"]
-               for part in ("Street", "City", "State", "ZipCode", "CountryRegionISOCode")},
+            **{f"InvoiceAddress{theirs}": order[f"DeliveryAddress{mine}"]
+               for mine, theirs in ADDRESS_PARTS},
         })
         for line in lines:
-            run.add(INVOICE_LINE, "SalesInvoiceLines", {
+            run.add(INVOICE_LINE, "SalesInvoiceV2Lines", {
                 COMPANY: company, "InvoiceNumber": f"CIV-{number}", "InvoiceDate": invoice_date,
-                "LineCreationSequenceNumber": line["LineCreationSequenceNumber"],
-                "SalesOrderNumber": order["SalesOrderNumber"], "ProductNumber": line["ProductNumber"],
-                "ItemNumber": line["ItemNumber"], "LineDescription": line["LineDescription"],
+                "LedgerVoucher": f"SIV{number}", "LineCreationSequenceNumber": line["LineCreationSequenceNumber"],
+                "ProductNumber": line["ProductNumber"], "ProductName": line["ProductName"],
                 "InvoicedQuantity": line["OrderedSalesQuantity"], "SalesPrice": line["SalesPrice"],
-                "SalesUnitSymbol": line["SalesUnitSymbol"], "LineDiscountAmount": line["LineDiscountAmount"],
-                "LineAmount": line["LineAmount"], "LineTaxAmount": round(float(line["LineAmount"]) * 0.08, 2),
+                "SalesUnitSymbol": line["SalesUnitSymbol"],
+                "LineTotalDiscountAmount": round(float(line["LineDiscountAmount"])
+                                                 * float(line["OrderedSalesQuantity"]), 2),
+                "LineAmount": line["LineAmount"], "LineTotalTaxAmount": round(float(line["LineAmount"]) * 0.08, 2),
                 "CurrencyCode": line["CurrencyCode"]})
 
 

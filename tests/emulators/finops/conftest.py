@@ -48,6 +48,11 @@ class FinOpsClient:
             url = body.get("@odata.nextLink")
         return rows
 
+    def plant(self, table: str, **values: object) -> requests.Response:
+        """A row put straight into a stored table through the control API, as F&O's own client would make it."""
+        return self.handle.session.post(f"{self.handle.origin}/_emulator/rows", json={"table": table, "values": values},
+                                        timeout=60)
+
     def customer(self, account: str = "C-1", company: str = "usmf", **fields: object) -> dict:
         body = {"dataAreaId": company, "CustomerAccount": account, "OrganizationName": f"{account} Inc.",
                 "CustomerGroupId": "10", **fields}

@@ -91,13 +91,19 @@ def test_invoice_keys_take_a_datetime_literal(fo):
                   f"LineCreationSequenceNumber=1,InvoiceDate={invoice['InvoiceDate']})?cross-company=true")
     assert line.status_code == 200
     assert line.json()["LineCreationSequenceNumber"] == 1
+    v2_line = fo.get(f"SalesInvoiceV2Lines({keys.replace(',InvoiceDate', ',LineCreationSequenceNumber=1,InvoiceDate')})"
+                     "?cross-company=true")
+    assert v2_line.json()["LedgerVoucher"] == invoice["LedgerVoucher"]
+    v1 = fo.get(f"SalesInvoiceHeaders({keys.rpartition(',LedgerVoucher')[0]})?cross-company=true")
+    assert v1.json()["InvoiceNumber"] == invoice["InvoiceNumber"]
+    assert "LedgerVoucher" not in v1.json()
 
 
 def test_sellable_products_are_keyed_by_product_number(fo):
     fo.handle.seed(SellableReleasedProducts=2)
     response = fo.get("SellableReleasedProducts(dataAreaId='usmf',ProductNumber='P00002')")
     assert response.json()["ProductNumber"] == "P00002"
-    assert fo.get("LegalEntities('demf')").json()["AccountingCurrency"] == "EUR"  # a single key may be positional
+    assert fo.get("LegalEntities('demf')").json()["LegalEntityId"] == "demf"  # a single key may be positional
 
 
 def test_unknown_entity_set_is_404(fo):

@@ -129,36 +129,42 @@ def test_unsupported_system_option_is_refused(customers):
 def test_expand_headers_to_lines_with_nested_select(fo):
     fo.handle.seed(CDSSalesOrderHeaders=2)
     response = fo.get("CDSSalesOrderHeaders?$select=SalesOrderNumber&$top=1"
-                      "&$expand=SalesOrderLines($select=ItemNumber,LineAmount)")
+                      "&$expand=CDSSalesOrderLines($select=ProductNumber,LineAmount)")
     body = response.json()
     assert body["@odata.context"] == (f"{fo.api}$metadata#CDSSalesOrderHeaders(SalesOrderNumber,"
-                                      "SalesOrderLines())")
+                                      "CDSSalesOrderLines())")
     header = body["value"][0]
-    assert list(header) == ["@odata.etag", "SalesOrderNumber", "SalesOrderLines"]
-    assert header["SalesOrderLines"]
-    assert all(list(line) == ["@odata.etag", "ItemNumber", "LineAmount"] for line in header["SalesOrderLines"])
+    assert list(header) == ["@odata.etag", "SalesOrderNumber", "CDSSalesOrderLines"]
+    assert header["CDSSalesOrderLines"]
+    assert all(list(line) == ["@odata.etag", "LineAmount", "ProductNumber"] for line in header["CDSSalesOrderLines"])
 
 
 def test_expand_line_to_its_header(fo):
     fo.handle.seed(CDSSalesQuotationHeaders=1)
-    line = fo.get("CDSSalesQuotationLines?$top=1&$expand=SalesQuotationHeader($select=SalesQuotationNumber)") \
+    line = fo.get("CDSSalesQuotationLines?$top=1&$expand=CDSSalesQuotationHeader($select=SalesQuotationNumber)") \
         .json()["value"][0]
-    assert line["SalesQuotationHeader"]["SalesQuotationNumber"] == line["SalesQuotationNumber"]
+    assert line["CDSSalesQuotationHeader"]["SalesQuotationNumber"] == line["SalesQuotationNumber"]
 
 
 def test_expand_is_first_level_only_and_names_known_navigations(fo):
-    response = fo.get("CDSSalesOrderHeaders?$expand=SalesOrderLines($expand=SalesOrderHeader)")
+    response = fo.get("CDSSalesOrderHeaders?$expand=CDSSalesOrderLines($expand=CDSSalesOrderHeader)")
     assert response.status_code == 400
     assert "first level only" in response.json()["error"]["innererror"]["message"]
     _query_error(fo.get("CustomersV3?$expand=Contacts"),
                  "Could not find a property named 'Contacts' on type 'Microsoft.Dynamics.DataEntities.CustomerV3'.")
+    _query_error(fo.get("CDSSalesOrderHeaders?$expand=SalesOrderLines"),  # the name on SalesOrderHeadersV2 only
+                 "Could not find a property named 'SalesOrderLines' on type "
+                 "'Microsoft.Dynamics.DataEntities.CDSSalesOrderHeader'.")
+    _query_error(fo.get("CDSContactPersonsV2?$expand=Party"),  # its target, CDSParties, is not served
+                 "Could not find a property named 'Party' on type "
+                 "'Microsoft.Dynamics.DataEntities.CDSContactPersonV2'.")
 
 
 def test_navigation_path_lists_a_headers_lines(fo):
     fo.handle.seed(CDSSalesQuotationHeaders=1)
     header = fo.get("CDSSalesQuotationHeaders").json()["value"][0]
     response = fo.get(f"CDSSalesQuotationHeaders(dataAreaId='usmf',SalesQuotationNumber="
-                      f"'{header['SalesQuotationNumber']}')/SalesQuotationLines?$select=InventoryLotId")
+                      f"'{header['SalesQuotationNumber']}')/CDSSalesQuotationLines?$select=InventoryLotId")
     body = response.json()
     assert body["@odata.context"] == f"{fo.api}$metadata#CDSSalesQuotationLines(InventoryLotId)"
     assert len(body["value"]) >= 1

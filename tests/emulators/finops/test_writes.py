@@ -140,8 +140,8 @@ def test_validation_failures_are_500_naming_field_and_value(fo, fields, expected
     assert expected in infolog(fo.post("CustomersV3", body))
 
 
-def test_enum_names_are_read_and_written_as_strings_ignoring_case(fo):
-    assert fo.customer("C-1", OnHoldStatus="all", IsExternallyMaintained="yes")["OnHoldStatus"] == "All"
+def test_enum_names_are_read_and_written_as_strings(fo):
+    assert fo.customer("C-1", OnHoldStatus="All", IsExternallyMaintained="Yes")["OnHoldStatus"] == "All"
     assert fo.get(CUSTOMER).json()["IsExternallyMaintained"] == "Yes"
 
 
@@ -165,16 +165,17 @@ def test_key_fields_cannot_change_on_update(fo):
     assert fo.patch(CUSTOMER, {"CustomerAccount": "c-1", "CreditLimit": 1}).status_code == 204  # same key
 
 
-def test_empty_dates_read_as_1900_at_noon(fo):
+def test_dates_are_days_at_noon_and_empty_ones_read_as_1900(fo):
     fo.customer("C-1")
-    quote = fo.post("CDSSalesQuotationHeaders", {"RequestingCustomerAccountNumber": "C-1",
-                                                 "SalesQuotationExpiryDate": None}).json()
-    assert quote["SalesQuotationExpiryDate"].endswith("T12:00:00Z")
-    fo.patch(f"CDSSalesQuotationHeaders(dataAreaId='usmf',SalesQuotationNumber='{quote['SalesQuotationNumber']}')",
-             {"SalesQuotationExpiryDate": None, "RequestedShippingDate": "2025-03-04T22:30:00-05:00"})
-    read = fo.get(f"CDSSalesQuotationHeaders(dataAreaId='usmf',SalesQuotationNumber='{quote['SalesQuotationNumber']}')")
-    assert read.json()["SalesQuotationExpiryDate"] == "1900-01-01T12:00:00Z"
-    assert read.json()["RequestedShippingDate"] == "2025-03-05T12:00:00Z"
+    quote = fo.post("CDSSalesQuotationHeaders", {"RequestingCustomerAccountNumber": "C-1"}).json()
+    assert quote["SalesQuotationExpiryDate"].endswith("T12:00:00Z")  # defaulted by the entity
+    assert quote["SalesQuotationFollowUpDate"] == "1900-01-01T12:00:00Z"  # never written
+    path = f"CDSSalesQuotationHeaders(dataAreaId='usmf',SalesQuotationNumber='{quote['SalesQuotationNumber']}')"
+    assert fo.patch(path, {"RequestedShippingDate": "2025-03-04T22:30:00-05:00",
+                           "SalesQuotationFollowUpDate": "2025-04-01T00:00:00Z"}).status_code == 204
+    read = fo.get(path).json()
+    assert read["RequestedShippingDate"] == "2025-03-05T12:00:00Z"
+    assert read["SalesQuotationFollowUpDate"] == "2025-04-01T12:00:00Z"
 
 
 def test_read_only_entity_sets_refuse_writes_with_405(fo):
