@@ -7,19 +7,21 @@ knows which one it needs (`exists`); when it is wrong the other is tried. Reads 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from itertools import islice
 from typing import Any
 
 from connectors.base import ODataClient, WriteResult
 from connectors.batch import Operation
 from connectors.changes import ChangeRead
 from connectors.classify import classify_finops
+from connectors.config import ConnectionConfig
 from connectors.errors import DuplicateError, NotFoundError, ValidationError
-from connectors.odata import EnumMember, Key, equals_filter, literal
+from connectors.odata import EnumMember, Key, equals_filter, key_path, literal
 from connectors.transport import ApiProfile
 
 COMPANY = "dataAreaId"
+FULL_METADATA = "application/json;odata.metadata=full"
 
 
 class FinOpsClient(ODataClient):
@@ -32,6 +34,12 @@ class FinOpsClient(ODataClient):
         throttle_fallback=lambda attempt: 30.0,  # Microsoft's F&O sample, when Retry-After is missing
     )
 
+    def __init__(self, config: ConnectionConfig):
+        super().__init__(config)
+        self._enum_types: dict[str, dict[str, str | None]] = {}  # entity set -> property -> enum type (or None)
+        self._enum_asked: set[str] = set()  # entity sets read once for their types
+        self._enum_lock = threading.Lock()
+
     def read_options(self) -> dict[str, Any]:
         return {"cross-company": "true"}
 
@@ -40,12 +48,49 @@ class FinOpsClient(ODataClient):
         if not isinstance(key, Mapping):
             raise ValidationError("An F&O key names its fields, e.g. {'dataAreaId': 'usmf', 'CustomerAccount': "
                                   "'US-001'}", entity_set=entity_set, key=key)
-        if COMPANY in key:
-            return key
-        if not self.config.default_company:
-            raise ValidationError("The key has no dataAreaId and the connection no default company",
-                                  entity_set=entity_set, key=dict(key))
-        return {COMPANY: self.config.default_company, **key}
+        if COMPANY not in key:
+            if not self.config.default_company:
+                raise ValidationError("The key has no dataAreaId and the connection no default company",
+                                      entity_set=entity_set, key=dict(key))
+            key = {COMPANY: self.config.default_company, **key}
+        return key
+
+    def record_url(self, entity_set: str, key: Key) -> str:
+        """Enum-typed key values are written as enum literals (`EnumMember`), as F&O's key syntax requires."""
+        typed = self._typed(entity_set, self.checked_key(entity_set, key))
+        return self.url(key_path(entity_set, typed), self.read_options())
+
+    # --- enum-typed values -----------------------------------------------------------------------------------
+    def _typed(self, entity_set: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The values with each enum member as an EnumMember. JSON says nothing of enums (a member reads as a
+        string), so the types are learnt from answers given with full metadata: a lookup's, a create's, or one
+        read of the entity set per process (an empty set teaches nothing, but then no key can match a record
+        until the first create, whose answer teaches it) rather than from `$metadata`, which is tens of MB."""
+        plain = [name for name, value in values.items() if isinstance(value, str) and not isinstance(value, EnumMember)]
+        with self._enum_lock:
+            known = self._enum_types.setdefault(entity_set, {})
+            unknown = [name for name in plain if name not in known]
+            ask = bool(unknown) and entity_set not in self._enum_asked
+            self._enum_asked.add(entity_set)
+        if ask:
+            url = self.url(entity_set, {**self.read_options(), "$select": tuple(unknown), "$top": 1})
+            response = self.transport.request("GET", url, headers={"Accept": FULL_METADATA}, entity_set=entity_set)
+            self._learn_types(entity_set, unknown, response.json().get("value") or [])
+        types = self._enum_types[entity_set]
+        return {name: EnumMember(types[name], value) if name in plain and types.get(name) else value
+                for name, value in values.items()}
+
+    def _learn_types(self, entity_set: str, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record which of `names` are enums, from rows read with full metadata (nothing is learnt from none)."""
+        if not rows:
+            return
+        row = rows[0]
+        names = names or [name for name in row if "@" not in name]
+        with self._enum_lock:
+            known = self._enum_types.setdefault(entity_set, {})
+            for name in names:
+                annotation = row.get(f"{name}@odata.type")
+                known[name] = annotation.lstrip("#") if annotation else None
 
     # --- writes ----------------------------------------------------------------------------------------------
     def upsert(self, entity_set: str, key: Mapping[str, Any], body: Mapping[str, Any], *,
@@ -65,26 +110,25 @@ class FinOpsClient(ODataClient):
             return self.write(self.create_operation(entity_set, {**body, **key}, key_fields=tuple(key)))
 
     def upsert_by_filter(self, entity_set: str, match: Mapping[str, Any], body: Mapping[str, Any], *,
-                         key_fields: Sequence[str], company: str | None = None,
-                         enum_keys: Mapping[str, str] | None = None) -> WriteResult:
+                         key_fields: Sequence[str], company: str | None = None) -> WriteResult:
         """Create or update a record whose key the service generates (contact persons keyed by party number),
-        finding it by a natural key first: `match`, within `company`. `enum_keys` names the key fields that are
-        enums, with their qualified enum type, so the key URL writes them as enum literals."""
+        finding it by a natural key first: `match`, within `company`. The lookup asks for full metadata, so an
+        enum-typed key field is known as one when the record is addressed by its key."""
         company = company or self.config.default_company
         if not company:
             raise ValidationError("Give the company (dataAreaId) to look the record up in", entity_set=entity_set,
                                   key=dict(match))
         scope = {COMPANY: company, **match}
-        rows = list(islice(self.rows(entity_set, select=tuple(key_fields), filter=equals_filter(scope),
-                                     options={"$top": 2}), 2))
+        url = self.url(entity_set, {**self.read_options(), "$select": tuple(key_fields),
+                                    "$filter": equals_filter(scope), "$top": 2})
+        rows = self.transport.request("GET", url, headers={"Accept": FULL_METADATA}, entity_set=entity_set,
+                                      key=scope).json().get("value") or []
         if len(rows) > 1:
             raise ValidationError(f"More than one record matches {equals_filter(match)} in {company}",
                                   entity_set=entity_set, key=scope)
         if rows:
-            enums = enum_keys or {}
-            key = {name: EnumMember(enums[name], rows[0][name]) if name in enums else rows[0][name]
-                   for name in key_fields}
-            return self.write(self.update_operation(entity_set, key, body))
+            self._learn_types(entity_set, key_fields, rows)
+            return self.write(self.update_operation(entity_set, {name: rows[0][name] for name in key_fields}, body))
         return self.write(self.create_operation(entity_set, {**body, **scope}, key_fields=tuple(key_fields)))
 
     def create_operation(self, entity_set: str, body: Mapping[str, Any], *,
@@ -93,8 +137,15 @@ class FinOpsClient(ODataClient):
         if COMPANY not in body and not self.config.default_company:
             raise ValidationError("A create body needs dataAreaId", entity_set=entity_set)
         body = {COMPANY: self.config.default_company, **body} if COMPANY not in body else dict(body)
-        return Operation("POST", self.url(entity_set), body, {}, entity_set=entity_set,
+        return Operation("POST", self.url(entity_set), body, {"Accept": FULL_METADATA}, entity_set=entity_set,
                          key=_known_key(body, key_fields), key_fields=tuple(key_fields))
+
+    def write_result(self, operation: Operation, status: int, headers: Mapping[str, str], body: Any) -> WriteResult:
+        """A create answers with the record in full metadata: its enum-typed fields are learnt from it."""
+        if operation.method == "POST" and isinstance(body, dict):
+            self._learn_types(operation.entity_set, (), [body])
+            body = {name: value for name, value in body.items() if not name.endswith("@odata.type")}
+        return super().write_result(operation, status, headers, body)
 
     def update_operation(self, entity_set: str, key: Mapping[str, Any], body: Mapping[str, Any], *,
                          etag: str | None = None) -> Operation:

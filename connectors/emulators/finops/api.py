@@ -74,7 +74,8 @@ def _route(app: FinOpsEmulator, request: Request) -> Response:
     if method == "GET":
         with app.store.lock:
             row = writes.lookup(app, entity_set, key, company)
-        return reads.read_entity(app, entity_set, row, options)
+        full = render.full_metadata(request.headers.get("Accept"))
+        return reads.read_entity(app, entity_set, row, options, full=full)
     refused = _refused(entity_set, method, {"PATCH", "DELETE"})
     if refused:
         return refused

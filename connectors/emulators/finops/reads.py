@@ -128,7 +128,8 @@ def read_collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request
                                              [e.navigation.name for e in query.expansions])}
     if total is not None:
         payload["@odata.count"] = total
-    payload["value"] = [{**render.entity(entity_set, row, options.select), **extra}
+    full = render.full_metadata(request.headers.get("Accept"))
+    payload["value"] = [{**render.entity(entity_set, row, options.select, full=full), **extra}
                         for row, extra in zip(page, children, strict=True)]
     if more and (top is None or top > len(page)):
         last = page[-1]
@@ -162,7 +163,8 @@ def read_count(app: FinOpsEmulator, entity_set: EntitySet, options: QueryOptions
     return text_response(200, str(total), [ODATA_VERSION])
 
 
-def read_entity(app: FinOpsEmulator, entity_set: EntitySet, row: Row, options: QueryOptions) -> Response:
+def read_entity(app: FinOpsEmulator, entity_set: EntitySet, row: Row, options: QueryOptions, *,
+                full: bool = False) -> Response:
     """One entity (already looked up under the store lock by the caller)."""
     if options.filter or options.orderby or options.top is not None or options.skip is not None or options.count:
         raise BadRequest("Only $select and $expand apply to a single entity.", query_option=True)
@@ -171,7 +173,7 @@ def read_entity(app: FinOpsEmulator, entity_set: EntitySet, row: Row, options: Q
         extra = expanded(app, entity_set, row, query.expansions)
     payload = {"@odata.context": render.context_url(app.api_url, entity_set, options.select,
                                                     [e.navigation.name for e in query.expansions], single=True),
-               **render.entity(entity_set, row, options.select), **extra}
+               **render.entity(entity_set, row, options.select, full=full), **extra}
     return _json(200, payload, [ODATA_VERSION, ("ETag", render.etag(row))])
 
 

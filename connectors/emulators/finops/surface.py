@@ -98,6 +98,11 @@ class EntitySet:
         return {self.columns[name]: edm for name, edm in self.properties.items()}
 
     @cached_property
+    def enum_types(self) -> dict[str, str]:
+        """Enum-typed property -> its enum type's name (unqualified)."""
+        return {name: prop.type for name, prop in self.metadata.properties.items() if prop.is_enum}
+
+    @cached_property
     def layout(self) -> tuple[tuple[str, str, object], ...]:
         """(property, column, empty value) in the metadata's order: what rendering walks for each row."""
         return tuple((name, self.columns[name], empty_value(edm)) for name, edm in self.properties.items())
