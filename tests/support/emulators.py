@@ -74,7 +74,8 @@ class EmulatorHandle:
     def reset(self) -> None:
         self._new_token_cache()  # an earlier test may have revoked every token issued so far
         self.control("PUT", "config", {"latency_ms": 0, "fault_rate": 0, "unavailable_rate": 0, "throttle": None,
-                                       "concurrency_limit": None, "token_ttl_s": None})
+                                       "concurrency_limit": None, "token_ttl_s": None, "operation_ms": 0,
+                                       "operation_delay_ms": 0})
         self.control("POST", "reset")
 
     def seed(self, **counts: int) -> dict:
