@@ -24,8 +24,8 @@ def sides(spec):
 def writable(entity_set) -> dict[str, int | None]:
     """Writable field -> its maximum length (None: not a limited string)."""
     if entity_set in SALES.values():
-        fields = {c.name: c.max_length for c in entity_set.columns if not c.read_only}
-        return fields | {f"{nav}@odata.bind": None for nav in entity_set.navigation}
+        fields = {c.name: c.max_length for c in entity_set.columns.values() if not c.read_only}
+        return fields | {f"{nav}@odata.bind": None for nav in entity_set.bindable}
     return {name: entity_set.field(name).size for name in entity_set.properties}
 
 

@@ -243,8 +243,9 @@ class Seeder:
                   "shipto_line1": row.get("address1_line1"), "shipto_city": row.get("address1_city"),
                   "shipto_stateorprovince": row.get("address1_stateorprovince"),
                   "shipto_postalcode": row.get("address1_postalcode"), "shipto_country": row.get("address1_country"),
-                  "requestdeliveryby": _midnight(_BASE + timedelta(days=self.rng.randint(7, 90))),
                   "createdon": created, "modifiedon": created, **self._owner(currency)}
+        if header_name != "invoices":  # an invoice has no requested delivery date
+            header["requestdeliveryby"] = _midnight(_BASE + timedelta(days=self.rng.randint(7, 90)))
         if header_name == "quotes":
             expires = _BASE + timedelta(days=self.rng.randint(30, 120))
             header.update(effectivefrom=created, revisionnumber=0, effectiveto=expires.strftime("%Y-%m-%dT%H:%M:%SZ"))

@@ -117,7 +117,9 @@ def attributes(entity_set: EntitySet, row: Row, records: Records) -> tuple[dict[
     values: dict[str, object] = {entity_set.key: row[entity_set.key]}
     formatted: dict[str, str] = {}
     for column in entity_set.columns.values():
-        value = row.get("_version" if column.name == "versionnumber" else column.name)
+        if column.name == "versionnumber":
+            continue  # the row version travels as the entity's RowVersion, not as an attribute
+        value = row.get(column.name)
         if value is not None and column.attribute_type in ("Picklist", "State", "Status"):
             label = _label(entity_set, row, column.name, value)
             if label is not None:
