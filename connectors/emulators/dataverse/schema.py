@@ -218,8 +218,8 @@ def _states(table: DataverseTable) -> dict[int, State] | None:
     return states
 
 
-def _column(name: str, table: DataverseTable, entity_set: str, attribute_of: str | None) -> Column:
-    raw = table.columns[name]
+def _column(name: str, table: DataverseTable, attribute_of: str | None) -> Column:
+    raw, entity_set = table.columns[name], table.entity_set
     if raw.type is None:
         return Column(name, STRING, None, raw.max_length, raw.required_level, False, False, solution=raw.solution,
                       attribute_of=attribute_of)
@@ -240,7 +240,7 @@ def _entity_set(table: DataverseTable, served: dict[str, str]) -> EntitySet:
     for name in table.columns:
         owner = next((lookup for lookup in table.lookups for suffix in _ATTRIBUTE_OF_SUFFIXES
                       if name == lookup + suffix), None)
-        attributes[name] = _column(name, table, table.entity_set, owner)
+        attributes[name] = _column(name, table, owner)
     lookups = {}
     for name, raw in table.lookups.items():
         column = attributes[name]
@@ -257,9 +257,8 @@ def _entity_set(table: DataverseTable, served: dict[str, str]) -> EntitySet:
             continue
         lookup = next((lookup for lookup in lookups.values() if nav.name in lookup.navigation), None)
         navigation[nav.name] = Navigation(nav.name, nav.referenced_entity, served.get(nav.referenced_entity), lookup)
-    entity_set = EntitySet(table.entity_set, table.logical_name, table.key, table.primary_name, attributes, lookups,
-                           navigation, states=_states(table), default_state=DEFAULT_STATES.get(table.entity_set, 0))
-    return entity_set
+    return EntitySet(table.entity_set, table.logical_name, table.key, table.primary_name, attributes, lookups,
+                     navigation, states=_states(table), default_state=DEFAULT_STATES.get(table.entity_set, 0))
 
 
 def _link_children(sets: dict[str, EntitySet], tables: dict[str, DataverseTable]) -> None:
@@ -309,6 +308,7 @@ def lookup_target(lookup: Lookup, row: dict) -> EntitySet | None:
     if len(lookup.targets) == 1:
         return BY_LOGICAL_NAME.get(lookup.targets[0])
     return None
+
 
 # Emulator behaviour: the sales documents and their lines. A line belongs to its header (parental: deleting the
 # header deletes the lines; the header's totals come from them).
