@@ -94,6 +94,8 @@ def coerce(entity_set: EntitySet, column: Column, value: object) -> object:
         return value
     if edm in (INT, BIGINT):
         number = _integer(entity_set, column.name, value, edm)
+        # Assumption: a choice whose options the metadata does not record takes any whole number; a recorded one
+        # only its options.
         if column.options is not None and number not in column.options:
             raise errors.out_of_range(column.name, entity_set.logical, number)
         return number
