@@ -23,6 +23,10 @@ class EmulatorApp:
 
     name: ClassVar[str]
     api_root: ClassVar[str]  # e.g. "/api/data/v9.2/"
+    # Whether the service limits combined execution time (Dataverse does; F&O documents no such limit).
+    limits_execution_time: ClassVar[bool] = False
+    # Whether handle_api charges each operation itself (a `$batch` holds many); otherwise a request is one.
+    counts_operations: ClassVar[bool] = False
 
     def __init__(self, *, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET):
         self.origin = "https://127.0.0.1"
@@ -120,8 +124,11 @@ class EmulatorApp:
                     response = self.error(503, "", "The service is temporarily unavailable. Please try again later.")
                 elif fault == 500:
                     response = self.error(500, "0x80040216", "An unexpected error occurred.")
-                else:
+                elif self.counts_operations:
                     response = self.handle_api(request, client)
+                else:
+                    with self.protection.operation(client):
+                        response = self.handle_api(request, client)
         self.stats.record(request.method, entity_set, response.status, client)
         return response
 
@@ -148,6 +155,9 @@ class EmulatorApp:
             if (request.method, action) == ("GET", "config"):
                 return json_response(200, self._config_view())
             if (request.method, action) == ("PUT", "config"):
+                if body.get("execution_time") is not None and not self.limits_execution_time:
+                    return json_response(400, {"error": f"execution_time: {self.name} has no combined "
+                                                        "execution-time limit"})
                 try:
                     self.config.update(body)
                 except ValueError as exc:

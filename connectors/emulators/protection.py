@@ -1,7 +1,14 @@
 """Service protection and fault injection: what makes an emulator behave like a busy cloud service.
 
-Limits are per client (the token's app id), as Microsoft applies them per user: a sliding window of requests
-and a number of concurrent requests. A client that keeps sending while told to wait gets a longer wait.
+Limits are per client (the token's app id), as Microsoft applies them per user (api-limits.md): a sliding window
+of requests (a `$batch` is one request), a sliding window of combined execution time (every operation counts its
+own, those inside a `$batch` too), and a number of concurrent requests. The windows take effect once exceeded; the
+concurrency limit refuses at once. A client that keeps sending while told to wait gets a longer wait. Every limit
+is off by default.
+
+An operation's execution time is what the emulator measured handling it plus `operation_ms`, a configured charge
+that lets a test reach a limit quickly; `operation_delay_ms` really delays each operation, so a benchmark can
+emulate a service that takes that long.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ class EmulatorConfig:
     fault_rate: float = 0.0
     unavailable_rate: float = 0.0
     throttle: dict | None = None
+    execution_time: dict | None = None
     concurrency_limit: int | None = None
+    operation_ms: float = 0
+    operation_delay_ms: float = 0
     token_ttl_s: int | None = None
 
     def update(self, changes: dict) -> None:
@@ -43,9 +53,9 @@ class EmulatorConfig:
 
 
 def _validated(key: str, value: object) -> object:
-    if key == "latency_ms":
+    if key in ("latency_ms", "operation_ms", "operation_delay_ms"):
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ValueError("latency_ms must be a number >= 0")
+            raise ValueError(f"{key} must be a number >= 0")
         return value
     if key in ("fault_rate", "unavailable_rate"):
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
@@ -61,6 +71,16 @@ def _validated(key: str, value: object) -> object:
         if not isinstance(value["window_s"], int | float) or value["window_s"] <= 0:
             raise ValueError("throttle.window_s must be a number > 0")
         return {"requests": value["requests"], "window_s": value["window_s"]}
+    if key == "execution_time":
+        if value is None:
+            return None
+        if not isinstance(value, dict) or set(value) != {"limit_ms", "window_s"}:
+            raise ValueError('execution_time must be null or {"limit_ms": N, "window_s": S}')
+        if not isinstance(value["limit_ms"], int) or isinstance(value["limit_ms"], bool) or value["limit_ms"] < 1:
+            raise ValueError("execution_time.limit_ms must be an integer >= 1")
+        if not isinstance(value["window_s"], int | float) or value["window_s"] <= 0:
+            raise ValueError("execution_time.window_s must be a number > 0")
+        return {"limit_ms": value["limit_ms"], "window_s": value["window_s"]}
     if key in ("concurrency_limit", "token_ttl_s"):
         if value is None:
             return None
@@ -74,7 +94,7 @@ def _validated(key: str, value: object) -> object:
 class Rejection:
     """Why a request was refused with 429, and how long the client must wait."""
 
-    kind: str  # "rate" or "concurrency"
+    kind: str  # "rate" (requests), "execution" (combined execution time, `limit` in ms) or "concurrency"
     retry_after: int
     limit: int
     window_s: float = 0
@@ -83,9 +103,12 @@ class Rejection:
 @dataclass
 class _ClientState:
     accepted: deque = field(default_factory=deque)
+    spent: deque = field(default_factory=deque)  # (when an operation ended, its execution time in ms)
+    spent_ms: float = 0.0
     in_flight: int = 0
     blocked_until: float = 0.0
     blocked_since: float = 0.0
+    blocked_by: tuple[str, int, float] = ("rate", 0, 0.0)  # the limit that blocked: kind, limit, window
 
 
 class Protection:
@@ -120,27 +143,61 @@ class Protection:
         now = time.monotonic()
         with self._lock:
             state = self._clients[client]
-            throttle = config.throttle
+            throttle, execution = config.throttle, config.execution_time
             if throttle:
-                window = throttle["window_s"]
-                while state.accepted and state.accepted[0] <= now - window:
+                while state.accepted and state.accepted[0] <= now - throttle["window_s"]:
                     state.accepted.popleft()
-                if now < state.blocked_until:
-                    if now - state.blocked_since > _VIOLATION_GRACE_S:
-                        # Continued pressure lengthens the wait, as both Microsoft APIs do.
-                        state.blocked_until += 1
-                        self.stats.count("retry_after_violations")
-                    return self._reject("rate", state.blocked_until - now, throttle["requests"], window)
-                if len(state.accepted) >= throttle["requests"]:
-                    state.blocked_until = state.accepted[0] + window
-                    state.blocked_since = now
-                    return self._reject("rate", state.blocked_until - now, throttle["requests"], window)
+            if execution:
+                while state.spent and state.spent[0][0] <= now - execution["window_s"]:
+                    state.spent_ms -= state.spent.popleft()[1]
+            if now < state.blocked_until:
+                if now - state.blocked_since > _VIOLATION_GRACE_S:
+                    # Continued pressure lengthens the wait, as both Microsoft APIs do.
+                    state.blocked_until += 1
+                    self.stats.count("retry_after_violations")
+                return self._reject(state.blocked_by[0], state.blocked_until - now, *state.blocked_by[1:])
+            if throttle and len(state.accepted) >= throttle["requests"]:
+                blocked = ("rate", throttle["requests"], throttle["window_s"])
+                return self._block(state, now, state.accepted[0] + throttle["window_s"], blocked)
+            if execution and state.spent_ms > execution["limit_ms"]:
+                # Blocked until enough of the window's operations age out to bring the total within the limit.
+                excess, until = state.spent_ms - execution["limit_ms"], now
+                for ended, spent in state.spent:
+                    excess -= spent
+                    until = ended + execution["window_s"]
+                    if excess <= 0:
+                        break
+                return self._block(state, now, until, ("execution", execution["limit_ms"], execution["window_s"]))
             if config.concurrency_limit is not None and state.in_flight >= config.concurrency_limit:
                 return self._reject("concurrency", 1, config.concurrency_limit)
             if throttle:
                 state.accepted.append(now)
             state.in_flight += 1
         return None
+
+    def _block(self, state: _ClientState, now: float, until: float, blocked: tuple[str, int, float]) -> Rejection:
+        state.blocked_until, state.blocked_since, state.blocked_by = until, now, blocked
+        return self._reject(blocked[0], until - now, *blocked[1:])
+
+    @contextmanager
+    def operation(self, client: str) -> Iterator[None]:
+        """One operation (a request, or one part of a `$batch`): delayed by `operation_delay_ms`, then charged
+        to the client's execution time (measured, plus `operation_ms`)."""
+        started = time.monotonic()
+        if self.config.operation_delay_ms:
+            time.sleep(self.config.operation_delay_ms / 1000)
+        try:
+            yield
+        finally:
+            self.charge(client, (time.monotonic() - started) * 1000 + self.config.operation_ms)
+
+    def charge(self, client: str, milliseconds: float) -> None:
+        if not self.config.execution_time:
+            return
+        with self._lock:
+            state = self._clients[client]
+            state.spent.append((time.monotonic(), milliseconds))
+            state.spent_ms += milliseconds
 
     def _reject(self, kind: str, wait: float, limit: int, window: float = 0) -> Rejection:
         retry_after = max(1, math.ceil(wait))

@@ -131,6 +131,23 @@ class Table:
         """(version of the delete, key) of rows deleted after `version`, oldest first: for paging a delta."""
         return [(stamp, key) for stamp, key in self._tombstones if stamp > version]
 
+    def set_unique(self, unique: dict[str, tuple[str, ...]]) -> None:
+        """Replace the unique indexes (an alternate key defined, activated or dropped); when the stored rows break
+        one, raise DuplicateKey naming it and change nothing."""
+        indexes: dict[str, dict[tuple, tuple]] = {}
+        for index, fields in unique.items():
+            entries: dict[tuple, tuple] = {}
+            for sort_key, row in self._rows.items():
+                values = tuple(row.get(field) for field in fields)
+                if any(v is None or v == "" for v in values):
+                    continue
+                if _sortable(values) in entries:
+                    raise DuplicateKey(self.name, index, values)
+                entries[_sortable(values)] = sort_key
+            indexes[index] = entries
+        self.unique = dict(unique)
+        self._indexes = indexes
+
     def clear(self) -> None:
         self._rows.clear()
         self._tombstones.clear()

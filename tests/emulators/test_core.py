@@ -61,7 +61,8 @@ def client(probe):
     app, cert = probe
     requests.post(f"{app.origin}/_emulator/reset", verify=cert, timeout=10).raise_for_status()
     requests.put(f"{app.origin}/_emulator/config", json={"throttle": None, "concurrency_limit": None,
-                 "fault_rate": 0, "unavailable_rate": 0, "latency_ms": 0, "token_ttl_s": None},
+                 "fault_rate": 0, "unavailable_rate": 0, "latency_ms": 0, "token_ttl_s": None,
+                 "operation_ms": 0, "operation_delay_ms": 0},
                  verify=cert, timeout=10).raise_for_status()
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise override verify
@@ -208,3 +209,30 @@ def test_keep_alive_reuses_one_connection(client):
         session.get(f"{app.origin}/_emulator/stats")
     pool = next(iter(session.adapters["https://"].poolmanager.pools._container.values()))
     assert pool.num_connections == 1
+
+
+def test_a_service_without_an_execution_time_limit_refuses_one(client):
+    app, session = client
+    response = session.put(f"{app.origin}/_emulator/config", json={"execution_time": {"limit_ms": 10, "window_s": 1}})
+    assert response.status_code == 400
+    assert response.json()["error"] == "execution_time: probe has no combined execution-time limit"
+    assert session.get(f"{app.origin}/_emulator/config").json()["execution_time"] is None
+
+
+def test_an_operation_delay_holds_each_request_of_a_service_that_counts_requests(client):
+    app, session = client
+    auth = {"Authorization": "Bearer " + token_for(app, session)["access_token"]}
+    session.put(f"{app.origin}/_emulator/config", json={"concurrency_limit": 1, "operation_delay_ms": 300})
+    results = []
+
+    def call():
+        own = requests.Session()
+        own.trust_env, own.verify = False, session.verify
+        results.append(own.get(f"{app.origin}/probe/things", headers=auth).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 429, 429]

@@ -71,10 +71,16 @@ class EmulatorHandle:
         response.raise_for_status()
         return response.json()
 
+    @property
+    def reset_config(self) -> dict:
+        """Settings only some services take (Dataverse limits combined execution time, F&O does not)."""
+        return {"execution_time": None} if self.emulator.app.limits_execution_time else {}
+
     def reset(self) -> None:
         self._new_token_cache()  # an earlier test may have revoked every token issued so far
         self.control("PUT", "config", {"latency_ms": 0, "fault_rate": 0, "unavailable_rate": 0, "throttle": None,
-                                       "concurrency_limit": None, "token_ttl_s": None})
+                                       "concurrency_limit": None, "token_ttl_s": None, "operation_ms": 0,
+                                       "operation_delay_ms": 0, **self.reset_config})
         self.control("POST", "reset")
 
     def seed(self, **counts: int) -> dict:

@@ -1,13 +1,26 @@
 """Columns Dataverse (and the Prospect-to-cash solution's plug-ins) compute on every write: a contact's full name
 and "company is an account" flag, line amounts, and a header's totals and "externally maintained products only".
+
+Emulator behaviour written by hand (Microsoft does not publish these computations); every column it touches is
+checked against the metadata at import.
 """
 
 from __future__ import annotations
 
 from connectors.emulators.dataverse.records import Records
-from connectors.emulators.dataverse.schema import ENTITY_SETS, LINE_SETS, EntitySet
+from connectors.emulators.dataverse.schema import DOCUMENT_LINES, ENTITY_SETS, LINE_SETS, EntitySet, require
 
 Row = dict
+TOTALS = ("totallineitemamount", "totalamount", "msdynce_hasexternallymaintainedproductsonly")
+LINE_AMOUNTS = ("quantity", "priceperunit", "manualdiscountamount", "baseamount", "extendedamount",
+                "isproductoverridden", "ispriceoverridden", "_productid_value", "_uomid_value", "sequencenumber")
+
+require("contacts", "fullname", "firstname", "lastname", "msdynce_iscompanyanaccount", "_parentcustomerid_value")
+require("products", "_defaultuomid_value", "price", "msdynce_ismaintainedexternally")
+for _header, _ in DOCUMENT_LINES.items():
+    require(_header, *TOTALS)
+for _line in LINE_SETS:
+    require(_line, *LINE_AMOUNTS)
 
 
 def complete(records: Records, entity_set: EntitySet, row: Row) -> None:
@@ -18,7 +31,7 @@ def complete(records: Records, entity_set: EntitySet, row: Row) -> None:
         row["msdynce_iscompanyanaccount"] = row.get("_parentcustomerid_target") == "accounts"
     elif name in LINE_SETS:
         _complete_line(records, row)
-    elif entity_set.children:
+    elif name in DOCUMENT_LINES:
         row.update(header_totals(records, entity_set, row))
 
 
@@ -44,7 +57,7 @@ def next_line_number(records: Records, line_set: str, header_id: str) -> int:
 
 def header_totals(records: Records, header_set: EntitySet, header: Row) -> dict[str, object]:
     """The totals and the externally-maintained flag of a header, from its lines as stored now."""
-    child = header_set.children[0]
+    child = header_set.children[DOCUMENT_LINES[header_set.name]]
     lines = records.lines_of(child.entity_set, header[header_set.key])
     total = round(sum(line.get("extendedamount") or 0.0 for line in lines), 2)
 
@@ -74,4 +87,4 @@ def refresh_header(records: Records, line_set: str, header_id: str | None, modif
 def header_of(line_set: str) -> tuple[EntitySet, str]:
     """The header entity set of a line entity set and the line's field that points to it."""
     header_set, child = LINE_SETS[line_set]
-    return ENTITY_SETS[header_set.name], f"_{child.lookup}_value"
+    return ENTITY_SETS[header_set.name], child.value_field

@@ -1,5 +1,6 @@
 """The Dataverse Web API emulator (Dynamics 365 Sales) at `/api/data/v9.2/`: the shared core's token, control and
-protection pipeline around this package's handlers, with Dataverse's 401, 429 and error bodies.
+protection pipeline around this package's handlers, with Dataverse's 401, 429 and error bodies, and its own control
+action `environment` (alternate keys and change tracking, see environment.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from connectors.emulators.app import EmulatorApp
 from connectors.emulators.dataverse.batch import handle_batch
+from connectors.emulators.dataverse.environment import Environment
 from connectors.emulators.dataverse.errors import DataverseError, error_response
 from connectors.emulators.dataverse.handlers import Handlers, Outcome
 from connectors.emulators.dataverse.records import Records
@@ -19,12 +21,14 @@ from connectors.emulators.dataverse.writes import Numbering, Writer
 from connectors.emulators.identity import AuthError
 from connectors.emulators.odata.errors import ODataQueryError
 from connectors.emulators.protection import Rejection
-from connectors.emulators.server import Request, Response, empty_response
+from connectors.emulators.server import Request, Response, empty_response, json_response
 
 
 class DataverseEmulator(EmulatorApp):
     name = "dataverse"
     api_root = "/api/data/v9.2/"
+    limits_execution_time = True
+    counts_operations = True
 
     # --- data --------------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -37,6 +41,7 @@ class DataverseEmulator(EmulatorApp):
             self.webhooks.records = self.records
         with self.store.lock, self.webhooks.paused():
             self.store.clear()
+            self.records.configure(Environment())
             self.numbering = Numbering()
             self.ids: ReferenceIds = create_reference_data(self.records)
             self.writer = Writer(self.records, self.numbering, self.ids.root_business_unit)
@@ -50,19 +55,39 @@ class DataverseEmulator(EmulatorApp):
 
     # --- the API -----------------------------------------------------------------------------------------
     def handle_api(self, request: Request, client: str) -> Response:
+        def operation(inner: Request, references: dict[str, str]) -> Outcome:
+            with self.protection.operation(client):  # each part of a $batch counts its own execution time
+                return self._run(inner, references)
+
         try:
             if unquote(request.raw_path[len(self.api_root):]) == "$batch":
                 if request.method != "POST":
                     return self.error(405, "0x80060888", "The requested resource does not support http method "
                                       f"'{request.method}'.")
                 return handle_batch(request, api_root=self.api_root, store=self.store, stats=self.stats,
-                                    run=self._run)
-            return self._run(request, {}).response
+                                    run=operation)
+            return operation(request, {}).response
         finally:
             self.webhooks.flush()  # what this request committed goes out now, from the sender's thread
 
     def extra_control(self, request: Request, action: str, body: dict) -> Response | None:
-        return self.webhooks.control(request, body) if action == "webhooks" else None
+        if action == "webhooks":
+            return self.webhooks.control(request, body)
+        if action == "environment":
+            return self._environment(request, body)
+        return None
+
+    def _environment(self, request: Request, body: dict) -> Response:
+        """`GET` the environment's alternate keys and change tracking, `PUT` a partial change (see environment.py)."""
+        if request.method == "PUT":
+            try:
+                changed = self.records.environment.changed(body)
+            except ValueError as exc:
+                return json_response(400, {"error": str(exc)})
+            self.records.configure(changed)
+        elif request.method != "GET":
+            return json_response(405, {"error": f"{request.method} /_emulator/environment is not supported"})
+        return json_response(200, self.records.environment.view())
 
     def _run(self, request: Request, references: dict[str, str]) -> Outcome:
         """One request (top-level or inside a batch), with every refusal rendered as Dataverse's error body."""
@@ -82,8 +107,14 @@ class DataverseEmulator(EmulatorApp):
         return error_response(status, code, message)
 
     def throttled(self, rejection: Rejection) -> Response:
+        """The three service protection errors of api-limits.md, with the configured limits in their messages."""
         if rejection.kind == "concurrency":
             code, message = "0x80072326", f"Number of concurrent requests exceeded the limit of {rejection.limit}."
+        elif rejection.kind == "execution":
+            code = "0x80072321"
+            message = (f"Combined execution time of incoming requests exceeded limit of {rejection.limit:,} "
+                       f"milliseconds over time window of {rejection.window_s:g} seconds. Decrease number of "
+                       "concurrent requests or reduce the duration of requests and try again later.")
         else:
             window = f"{rejection.window_s:g}"
             code = "0x80072322"

@@ -52,9 +52,10 @@ def duplicate_record() -> DataverseError:
     return DataverseError(412, "0x80040237", "A record with matching key values already exists.")
 
 
-def duplicate_key(labels: list[str]) -> DataverseError:
-    """DuplicateRecordEntityKey. Assumption: the wording is the SDK's message for this code, not a documented one."""
-    names = ", ".join(labels)
+def duplicate_key(columns: list[str]) -> DataverseError:
+    """DuplicateRecordEntityKey. Assumption: the wording is the SDK's message for this code, which names the columns
+    and the key by display name; the metadata has none, so the logical names stand in."""
+    names = ", ".join(columns)
     return DataverseError(412, "0x80060892", f"A record that has the attribute values {names} already exists. The "
                           f"entity key {names} Key requires that this set of attributes contains unique values. "
                           "Select unique values and try again.")
@@ -72,9 +73,11 @@ def payload_error(entity_set: str, inner: str) -> DataverseError:
                           f":'{entity_set}', {PAYLOAD_HELP}  ---->  InnerException : {inner}")
 
 
-def invalid_property(entity_set: str, name: str, entity_type: str) -> DataverseError:
-    return payload_error(entity_set, f"Microsoft.Crm.CrmException: Invalid property '{name}' was found in entity "
-                         f"'{entity_type}'.")
+def unknown_property(name: str, entity_type: str) -> DataverseError:
+    """A body property the entity type does not declare: ODataLib's message, which Dataverse returns as is."""
+    return DataverseError(400, "0x80060888", f"The property '{name}' does not exist on type '{entity_type}'. Make "
+                          "sure to only use property names that are defined by the type or mark the type as open "
+                          "type.")
 
 
 def undeclared_navigation(entity_set: str, name: str) -> DataverseError:
@@ -88,6 +91,50 @@ def bad_literal(entity_set: str, value: object, edm: str, name: str) -> Datavers
     """Assumption: ODataLib names the literal and type only; the property is added so the caller can fix it."""
     return payload_error(entity_set, f"Microsoft.OData.ODataException: Cannot convert the literal '{value}' to the "
                          f"expected type '{edm}' for the property '{name}'.")
+
+
+def unknown_bind_target(entity_set: str, segment: str) -> DataverseError:
+    """A bind to a table the environment does not serve. Assumption: Dataverse's URI parser refuses the segment
+    inside the payload wrapper, as it refuses any unknown segment."""
+    return payload_error(entity_set, "Microsoft.OData.UriParser.ODataUnrecognizedPathException: Resource not found "
+                         f"for the segment '{segment}'.")
+
+
+def key_not_defined(logical: str) -> DataverseError:
+    """EntityKeyNotDefined: the URL's key columns are not an Active alternate key of the table (data-service error
+    list). Assumption: the status, 400, as for the other malformed-URL errors."""
+    return DataverseError(400, "0x80060890", f"The specified key attributes are not a defined key for the {logical} "
+                          "entity")
+
+
+def change_tracking_off(logical: str) -> DataverseError:
+    """ChangeTrackingNotEnabledForEntity (data-service error list). Assumption: the status, 400."""
+    return DataverseError(400, "0x80072491", f"Entity {logical} isn't enabled for change tracking.")
+
+
+def required_missing(name: str, logical: str) -> DataverseError:
+    """RequiredFieldMissing (0x80040200, "Required field missing." in the data-service error list). Assumption: the
+    status, 400, and the sentence naming the column, which the documented message does not."""
+    return DataverseError(400, "0x80040200", f"Required field missing. The '{name}' attribute of the '{logical}' "
+                          "entity is system required and has no value.")
+
+
+def unit_not_in_group(detail: str) -> DataverseError:
+    """UnitNotInSchedule (0x80043b16), the product rule of Dynamics 365 Sales. Assumption: code and wording are the
+    SDK error list's (a 3P copy); the status, 400; the sentence after it names the records."""
+    return DataverseError(400, "0x80043b16", f"The unit does not exist in the specified unit schedule. {detail}")
+
+
+def unit_not_for_product(detail: str) -> DataverseError:
+    """ProductInvalidUnit (0x80043b14), the line rule of Dynamics 365 Sales; assumptions as for unit_not_in_group."""
+    return DataverseError(400, "0x80043b14", f"The specified unit is not valid for this product. {detail}")
+
+
+def definition_not_found(name: str) -> DataverseError:
+    """ObjectDoesNotExist for a table definition. Assumption: the Web API answers 404 with the SDK's message for a
+    RetrieveEntity of an unknown logical name."""
+    return DataverseError(404, "0x80040217", f"Could not find an entity with name {name} and id "
+                          "00000000-0000-0000-0000-000000000000.")
 
 
 def lookup_value_written() -> DataverseError:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from connectors.emulators.dataverse import errors
 from connectors.emulators.dataverse.changes import count_changes, read_delta, read_tracked
+from connectors.emulators.dataverse.csdl import metadata_document
+from connectors.emulators.dataverse.definitions import handle_definitions
 from connectors.emulators.dataverse.errors import ODATA_VERSION, DataverseError
-from connectors.emulators.dataverse.metadata import metadata_document
 from connectors.emulators.dataverse.preferences import Preferences, etag_list, etag_version, parse_prefer
 from connectors.emulators.dataverse.reads import (
     build_query,
@@ -48,12 +49,16 @@ class Handlers:
         self.user_id = user_id
 
     def handle(self, request: Request, resource_path: str, references: Mapping[str, str]) -> Outcome:
-        resource = parse_resource(resource_path)
+        environment = self.records.environment
+        if resource_path.split("(", 1)[0].split("/", 1)[0] == "EntityDefinitions":
+            return Outcome(handle_definitions(request, resource_path, environment, self.api_url))
+        resource = parse_resource(resource_path, environment.active_keys)
         method = request.method
         if resource.kind == "root" and method == "GET":
             return Outcome(self._service_document())
         if resource.kind == "metadata" and method == "GET":
-            return Outcome(Response(200, metadata_document(), [("Content-Type", "application/xml"), ODATA_VERSION]))
+            return Outcome(Response(200, metadata_document(environment), [("Content-Type", "application/xml"),
+                                                                           ODATA_VERSION]))
         if resource.kind == "function" and method == "GET":
             return Outcome(self._who_am_i())
         entity_set = resource.entity_set
@@ -64,6 +69,7 @@ class Handlers:
         if resource.kind == "count" and method == "GET":
             options = parse_options(request)
             if options.deltatoken:
+                self._check_tracking(entity_set)
                 return Outcome(text_response(200, str(count_changes(entity_set, self.records, options.deltatoken)),
                                              [ODATA_VERSION]))
             return Outcome(read_count(entity_set, self.records, options))
@@ -80,11 +86,18 @@ class Handlers:
     # --- reads -------------------------------------------------------------------------------------------
     def _get_collection(self, request: Request, entity_set: EntitySet) -> Response:
         options, prefs = parse_options(request), parse_prefer(request.headers)
+        if options.deltatoken is not None or prefs.track_changes:
+            self._check_tracking(entity_set)
         if options.deltatoken is not None:
             return read_delta(request, entity_set, options, prefs, self.records, self.api_url)
         if prefs.track_changes:
             return read_tracked(request, entity_set, options, prefs, self.records, self.api_url)
         return read_collection(request, entity_set, options, prefs, self.records, self.api_url)
+
+    def _check_tracking(self, entity_set: EntitySet) -> None:
+        """A change-tracking read (the initial one or a delta link) of a table that does not track changes."""
+        if not self.records.environment.tracks(entity_set.name):
+            raise errors.change_tracking_off(entity_set.logical)
 
     def _get_entity(self, request: Request, entity_set: EntitySet, key: RecordKey) -> Response:
         options, prefs = parse_options(request), parse_prefer(request.headers)
@@ -184,7 +197,7 @@ class Handlers:
 
     # --- service documents -------------------------------------------------------------------------------
     def _service_document(self) -> Response:
-        value = [{"name": name, "kind": "EntitySet", "url": name} for name in ENTITY_SETS]
+        value = [{"name": name, "kind": "EntitySet", "url": name} for name in (*ENTITY_SETS, "EntityDefinitions")]
         return json_body(200, {"@odata.context": f"{self.api_url}$metadata", "value": value}, [])
 
     def _who_am_i(self) -> Response:

@@ -85,14 +85,14 @@ def context_url(api_url: str, entity_set: EntitySet, select: list[str] | None, e
 def parse_expand(entity_set: EntitySet, text: str) -> list[Expansion]:
     """`nav`, `nav($select=a,b)`, comma-separated; single-valued lookups and a header's lines."""
     expansions = []
-    for item in _split_top_level(text, ","):
+    for item in split_top_level(text, ","):
         name, _, rest = item.partition("(")
         name = name.strip()
         select = None
         if rest:
             if not rest.endswith(")"):
                 raise query_error(f"Syntax error in $expand at '{item}'.")
-            for option in _split_top_level(rest[:-1], ";"):
+            for option in split_top_level(rest[:-1], ";"):
                 key, _, value = option.partition("=")
                 if key.strip() != "$select":
                     raise query_error(f"The emulator supports only $select inside $expand, not '{key.strip()}'.")
@@ -103,14 +103,18 @@ def parse_expand(entity_set: EntitySet, text: str) -> list[Expansion]:
 
 def _expansion(entity_set: EntitySet, name: str, select: list[str] | None) -> Expansion:
     if name in entity_set.navigation:
-        lookup, target_name = entity_set.navigation[name]
-        target = ENTITY_SETS[target_name]
-        type_field = lookup.type_field if len(lookup.targets) > 1 else None
-        expansion = Expansion(name, target, select, lookup_field=lookup.value_field, type_field=type_field)
-    elif name in entity_set.children_by_navigation:
-        child = entity_set.children_by_navigation[name]
+        nav = entity_set.navigation[name]
+        if nav.target_set is None or nav.lookup is None:
+            raise DataverseError(501, "", f"The emulator does not serve the '{nav.target}' table, so it cannot expand "
+                                 f"'{name}'.")
+        lookup = nav.lookup
+        type_field = lookup.type_field if len(lookup.navigation) > 1 else None
+        expansion = Expansion(name, ENTITY_SETS[nav.target_set], select, lookup_field=lookup.value_field,
+                              type_field=type_field)
+    elif name in entity_set.children:
+        child = entity_set.children[name]
         expansion = Expansion(name, ENTITY_SETS[child.entity_set], select, collection=True,
-                              lookup_field=f"_{child.lookup}_value")
+                              lookup_field=child.value_field)
     elif name in entity_set.properties:
         raise query_error(f"Property '{name}' on type '{entity_set.entity_type}' is not a navigation property or "
                           "complex property. Only navigation properties can be expanded.")
@@ -121,7 +125,8 @@ def _expansion(entity_set: EntitySet, name: str, select: list[str] | None) -> Ex
     return expansion
 
 
-def _split_top_level(text: str, separator: str) -> list[str]:
+def split_top_level(text: str, separator: str) -> list[str]:
+    """Split at `separator` outside parentheses (`$expand` items and their nested options)."""
     parts, depth, current = [], 0, []
     for char in text:
         depth += (char == "(") - (char == ")")
@@ -212,7 +217,8 @@ def _gather_children(query: Query, records: Records, rows: list[dict]) -> None:
         if item.collection:
             key = query.entity_set.key
             renderer.children = {**renderer.children,
-                                 item.navigation: {row[key]: records.lines_of(item.target.name, row[key])
+                                 item.navigation: {row[key]: records.referencing(item.target.name, item.lookup_field,
+                                                                                 row[key])
                                                    for row in rows}}
 
 

@@ -1,31 +1,54 @@
-"""The emulator's tables on top of the shared store; document lines are indexed by their header (the store's
-non-unique index), so totals and `$expand` of lines never scan a whole table.
+"""The emulator's tables on top of the shared store, with the environment's alternate keys as unique indexes (only
+Active keys index and constrain rows, as only they do in Dataverse). Document lines are indexed by their header
+(the store's non-unique index), so totals and `$expand` of lines never scan a whole table.
 
-Callers hold `store.lock` (or a transaction) around writes and around reads of lines.
+Callers hold `store.lock` (or a transaction) around writes and around reads of related rows.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace as with_status
+
+from connectors.emulators.dataverse import errors
+from connectors.emulators.dataverse.environment import AlternateKey, Environment
 from connectors.emulators.dataverse.resources import RecordKey
 from connectors.emulators.dataverse.schema import ENTITY_SETS, LINE_SETS, EntitySet
-from connectors.emulators.store import Store, Table
+from connectors.emulators.store import DuplicateKey, Store, Table
 
 Row = dict
 HEADER_INDEX = "header"
 
 
 class Records:
-    """Typed access to the emulator's rows: by id, by alternate key, and lines by header."""
+    """Typed access to the emulator's rows: by id, by alternate key, lines by header, rows by a lookup."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, environment: Environment | None = None):
         self.store = store
+        self.environment = environment or Environment()
         self.tables: dict[str, Table] = {}
         for entity_set in ENTITY_SETS.values():
             multi = None
             if entity_set.name in LINE_SETS:
-                multi = {HEADER_INDEX: (f"_{LINE_SETS[entity_set.name][1].lookup}_value",)}
+                multi = {HEADER_INDEX: (LINE_SETS[entity_set.name][1].value_field,)}
             self.tables[entity_set.name] = store.table(entity_set.name, (entity_set.key,),
-                                                       dict(entity_set.alternate_keys), multi)
+                                                       self.environment.active_keys(entity_set.name), multi)
+
+    def configure(self, environment: Environment) -> Environment:
+        """Apply an environment's keys to the tables. A key that cannot become Active because stored rows share its
+        values ends Failed, as its index job would in Dataverse (assumption: the emulator builds indexes at once)."""
+        with self.store.lock:
+            for name, table in self.tables.items():
+                while True:
+                    try:
+                        table.set_unique(environment.active_keys(name))
+                        break
+                    except DuplicateKey as exc:
+                        failed: AlternateKey = environment.keys[name][exc.index]
+                        keys = {**environment.keys, name: {**environment.keys[name],
+                                                           exc.index: with_status(failed, status="Failed")}}
+                        environment = Environment(keys, environment.tracking)
+            self.environment = environment
+        return environment
 
     def table(self, name: str) -> Table:
         return self.tables[name]
@@ -37,6 +60,8 @@ class Records:
         table = self.tables[entity_set.name]
         if key.record_id is not None:
             return table.get((key.record_id,))
+        if key.index not in table.unique:  # the key stopped being Active since the URL was read
+            raise errors.key_not_defined(entity_set.logical)
         return table.find(key.index, key.values)
 
     def insert(self, entity_set: EntitySet, row: Row) -> Row:
@@ -52,3 +77,9 @@ class Records:
         """A header's lines in line order (sequence number, then id)."""
         lines = self.tables[line_set].find_all(HEADER_INDEX, (header_id,))
         return sorted(lines, key=lambda line: (line.get("sequencenumber") or 0))
+
+    def referencing(self, entity_set: str, value_field: str, record_id: str) -> list[Row]:
+        """The rows of `entity_set` whose lookup `value_field` points at `record_id`, in key order."""
+        if entity_set in LINE_SETS and LINE_SETS[entity_set][1].value_field == value_field:
+            return self.lines_of(entity_set, record_id)
+        return [row for row in self.tables[entity_set].scan() if row.get(value_field) == record_id]

@@ -58,7 +58,8 @@ def create_reference_data(records: Records) -> ReferenceIds:
         currencies[code] = reference_id("currency", code)
         add("transactioncurrencies", {"transactioncurrencyid": currencies[code], "isocurrencycode": code,
                                       "currencyname": name, "currencysymbol": symbol, "exchangerate": rate,
-                                      "currencyprecision": 2, "statecode": 0, "statuscode": 1})
+                                      "currencyprecision": 2, "currencytype": 0, "statecode": 0,
+                                      "statuscode": 1})
     root = reference_id("businessunit", ROOT_BUSINESS_UNIT)
     business_units = {ROOT_BUSINESS_UNIT: root}
     add("businessunits", {"businessunitid": root, "name": ROOT_BUSINESS_UNIT, "isdisabled": False})

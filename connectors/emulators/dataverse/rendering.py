@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from connectors.emulators.dataverse.schema import BOOLEAN, DECIMAL, ENTITY_SETS, EntitySet
+from connectors.emulators.dataverse.schema import BOOLEAN, EntitySet, lookup_target
 
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 LOGICAL_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"
@@ -91,17 +91,18 @@ class Renderer:
             return
         lookup = entity_set.lookup_by_value_field.get(name)
         if lookup is not None:
-            target_set = row.get(lookup.type_field) or next(iter(lookup.targets.values()))
-            navigation = next(nav for nav, target in lookup.targets.items() if target == target_set)
-            if wanted(FORMATTED) and self.resolve is not None:
-                target_row = self.resolve(target_set, value)
-                label = None if target_row is None else target_row.get(ENTITY_SETS[target_set].primary_name)
+            target_set = lookup_target(lookup, row)
+            logical = target_set.logical if target_set is not None else (lookup.targets or ("",))[0]
+            if wanted(FORMATTED) and self.resolve is not None and target_set is not None:
+                target_row = self.resolve(target_set.name, value)
+                label = None if target_row is None else target_row.get(target_set.primary_name)
                 if label is not None:
                     out[f"{name}@{FORMATTED}"] = str(label)
-            if wanted(NAVIGATION):
+            navigation = next((nav for nav, target in lookup.navigation.items() if target == logical), None)
+            if wanted(NAVIGATION) and navigation is not None:
                 out[f"{name}@{NAVIGATION}"] = navigation
-            if wanted(LOGICAL_NAME):
-                out[f"{name}@{LOGICAL_NAME}"] = ENTITY_SETS[target_set].logical
+            if wanted(LOGICAL_NAME) and logical:
+                out[f"{name}@{LOGICAL_NAME}"] = logical
             return
         if wanted(FORMATTED):
             label = _formatted(entity_set, row, name, value)
@@ -119,14 +120,14 @@ def _formatted(entity_set: EntitySet, row: Row, name: str, value: object) -> str
         return None if state is None else state.statuses.get(value)
     if name == "versionnumber":
         return f"{value:,}"
-    column = entity_set.column_map.get(name)
+    column = entity_set.columns.get(name)
     if column is None:
         return None
     if column.options:
         return column.options.get(value)
     if column.edm == BOOLEAN:
         return "Yes" if value else "No"
-    if column.edm == DECIMAL:
+    if column.attribute_type == "Money":
         return f"{value:,.2f}"
     return None
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from connectors.emulators.dataverse import errors
 from connectors.emulators.dataverse.errors import DataverseError, query_error, segment_not_found
-from connectors.emulators.dataverse.schema import DATE, DECIMAL, ENTITY_SETS, INT, EntitySet
+from connectors.emulators.dataverse.schema import BIGINT, DECIMAL, DOUBLE, ENTITY_SETS, INT, EntitySet
 
 # Characters a key value cannot carry in a URL: IIS refuses them in the path even when percent-encoded.
 FORBIDDEN_KEY_CHARACTERS = frozenset("<>*%&:/\\")
 FUNCTIONS = frozenset({"WhoAmI"})
 _GUID = re.compile(r"\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?\Z")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
+KeyLookup = Callable[[str], dict[str, tuple[str, ...]]]  # entity set name -> its Active keys' columns
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class RecordKey:
     record_id: str | None = None
     index: str | None = None
     values: tuple = ()
+    columns: tuple[str, ...] = ()  # the alternate key's columns, in the key's order
     segment: str = ""  # the URL segment as sent, e.g. "accounts(accountnumber='A1')", for OData-EntityId
 
 
@@ -45,8 +49,9 @@ def parse_guid(text: str) -> str | None:
     return str(uuid.UUID(match.group(1))) if match else None
 
 
-def parse_resource(raw: str) -> Resource:
-    """The resource of a path relative to the service root (still percent-encoded, without the query)."""
+def parse_resource(raw: str, keys: KeyLookup) -> Resource:
+    """The resource of a path relative to the service root (still percent-encoded, without the query); `keys`
+    gives a table's Active alternate keys."""
     segments = raw.split("/") if raw else []
     if segments and segments[-1] == "":
         segments.pop()
@@ -65,7 +70,7 @@ def parse_resource(raw: str) -> Resource:
     if "(" in head:
         if not head.endswith(")"):
             raise query_error("Bad Request - Error in query syntax.")
-        key = parse_key(entity_set, head.partition("(")[2][:-1], head)
+        key = parse_key(entity_set, head.partition("(")[2][:-1], head, keys)
     rest = [unquote(segment) for segment in segments[1:]]
     if key is None:
         if not rest:
@@ -80,8 +85,8 @@ def parse_resource(raw: str) -> Resource:
     raise segment_not_found(rest[0])
 
 
-def parse_key(entity_set: EntitySet, raw_predicate: str, segment: str) -> RecordKey:
-    """`(<guid>)`, `(accountid=<guid>)` or `(accountnumber='A''1')` -> RecordKey."""
+def parse_key(entity_set: EntitySet, raw_predicate: str, segment: str, keys: KeyLookup) -> RecordKey:
+    """`(<guid>)`, `(accountid=<guid>)` or `(accountnumber='A''1')` -> RecordKey; a key must be Active."""
     predicate = unquote(raw_predicate)
     parts = _split_predicate(predicate)
     if len(parts) == 1 and "=" not in parts[0].split("'", 1)[0]:
@@ -101,12 +106,10 @@ def parse_key(entity_set: EntitySet, raw_predicate: str, segment: str) -> Record
         if not isinstance(record_id, str) or parse_guid(record_id) is None:
             raise query_error("Bad Request - Error in query syntax.")
         return RecordKey(record_id=parse_guid(record_id), segment=segment)
-    for index, columns in entity_set.alternate_keys.items():
+    for index, columns in keys(entity_set.name).items():
         if set(columns) == set(values):
-            return RecordKey(index=index, values=tuple(values[c] for c in columns), segment=segment)
-    # Assumption: the wording; Dataverse refuses a key whose columns are not an (active) alternate key.
-    raise query_error(f"The key attribute(s) '{', '.join(values)}' do not form an alternate key of the "
-                      f"'{entity_set.logical}' entity.")
+            return RecordKey(index=index, values=tuple(values[c] for c in columns), segment=segment, columns=columns)
+    raise errors.key_not_defined(entity_set.logical)
 
 
 def _split_predicate(predicate: str) -> list[str]:
@@ -139,8 +142,6 @@ def _key_literal(entity_set: EntitySet, name: str, literal: str) -> object:
     if guid is not None:
         return guid
     edm = entity_set.properties.get(name)
-    if _NUMBER.match(literal) and edm in (INT, DECIMAL):
+    if _NUMBER.match(literal) and edm in (INT, BIGINT, DECIMAL, DOUBLE):
         return float(literal) if "." in literal else int(literal)
-    if edm == DATE and re.fullmatch(r"\d{4}-\d{2}-\d{2}", literal):
-        return literal
     raise DataverseError(400, "0x80060888", "Bad Request - Error in query syntax.")

@@ -16,7 +16,7 @@ from connectors.emulators.dataverse.derived import complete
 from connectors.emulators.dataverse.records import Records
 from connectors.emulators.dataverse.reference_data import ReferenceIds
 from connectors.emulators.dataverse.schema import ENTITY_SETS, EntitySet
-from connectors.emulators.dataverse.writes import Numbering
+from connectors.emulators.dataverse.writes import AUTONUMBERS, LINE_DEFAULTS, Numbering
 from connectors.emulators.fakedata import UNITS, Faker, product_catalog
 
 SEEDABLE = ("accounts", "contacts", "products", "quotes", "quotedetails", "salesorders", "invoices")
@@ -88,20 +88,24 @@ class Seeder:
         row[f"{prefix}_addresstypecode"] = type_code
         return row
 
+    def _currency(self, currency: str) -> dict:
+        return {"_transactioncurrencyid_value": self.ids.currencies[currency]}
+
     def _owner(self, currency: str) -> dict:
-        return {"_transactioncurrencyid_value": self.ids.currencies[currency],
-                "_owningbusinessunit_value": self.ids.business_unit_for(currency)}
+        """The currency and the owning business unit of a user-owned record (products and price list items are
+        organization-owned: they have no business unit)."""
+        return {**self._currency(currency), "_owningbusinessunit_value": self.ids.business_unit_for(currency),
+                "_owningbusinessunit_target": "businessunits"}
 
     # --- products ----------------------------------------------------------------------------------------
     def products(self, count: int) -> list[dict]:
         """The next `count` products of the shared catalog that this environment does not have yet."""
-        table = self.records.table("products")
-        existing = len(table)
+        taken = {row.get("productnumber") for row in self.records.table("products").scan()}
         made = []
-        for spec in product_catalog(self.seed, existing + count):
+        for spec in product_catalog(self.seed, len(taken) + count):
             if len(made) == count:
                 break
-            if table.find("productnumber", (spec.number,)) is not None:
+            if spec.number in taken:
                 continue
             product = self._insert("products", {
                 "productid": self._id(), "name": spec.name, "productnumber": spec.number,
@@ -109,12 +113,12 @@ class Seeder:
                 "_defaultuomid_value": self.ids.units[spec.unit], "_pricelevelid_value": self.ids.price_lists["USD"],
                 "quantitydecimal": _DECIMALS[spec.unit], "price": spec.price, "currentcost": spec.cost,
                 "standardcost": spec.cost, "producttypecode": 3 if spec.service else 1, "productstructure": 1,
-                "msdynce_ismaintainedexternally": True, "statecode": 0, "statuscode": 1, **self._owner("USD")})
+                "msdynce_ismaintainedexternally": True, "statecode": 0, "statuscode": 1, **self._currency("USD")})
             for code, rate in (("USD", 1.0), ("EUR", 0.92)):
                 self._insert("productpricelevels", {
                     "productpricelevelid": self._id(), "_pricelevelid_value": self.ids.price_lists[code],
                     "_productid_value": product["productid"], "_uomid_value": product["_defaultuomid_value"],
-                    "amount": round(spec.price * rate, 2), "pricingmethodcode": 1, **self._owner(code)})
+                    "amount": round(spec.price * rate, 2), "pricingmethodcode": 1, **self._currency(code)})
             made.append(product)
         return made
 
@@ -230,7 +234,7 @@ class Seeder:
         currency = _currency_of(self.ids, row)
         state, status, _ = self.rng.choices(states, weights=[weight for *_, weight in states])[0]
         created = self._when(365)
-        number_column, prefix = entity_set.autonumber
+        number_column, prefix = AUTONUMBERS[header_name]
         customer_name = row.get("name") or row.get("fullname")
         header = {entity_set.key: self._id(), number_column: self._number(prefix),
                   "name": f"{customer_name} - {self.fake.choice(('Spring', 'Summer', 'Autumn', 'Winter'))} order",
@@ -239,13 +243,14 @@ class Seeder:
                   "shipto_line1": row.get("address1_line1"), "shipto_city": row.get("address1_city"),
                   "shipto_stateorprovince": row.get("address1_stateorprovince"),
                   "shipto_postalcode": row.get("address1_postalcode"), "shipto_country": row.get("address1_country"),
-                  "requestdeliveryby": (_BASE + timedelta(days=self.rng.randint(7, 90))).date().isoformat(),
                   "createdon": created, "modifiedon": created, **self._owner(currency)}
+        if header_name != "invoices":  # an invoice has no requested delivery date
+            header["requestdeliveryby"] = _midnight(_BASE + timedelta(days=self.rng.randint(7, 90)))
         if header_name == "quotes":
             expires = _BASE + timedelta(days=self.rng.randint(30, 120))
             header.update(effectivefrom=created, revisionnumber=0, effectiveto=expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
         if header_name == "invoices":
-            header["duedate"] = (_BASE + timedelta(days=self.rng.randint(14, 60))).date().isoformat()
+            header["duedate"] = _midnight(_BASE + timedelta(days=self.rng.randint(14, 60)))
         return header
 
     def _line(self, header_name: str, line_name: str, header: dict, products: list[dict], sequence: int) -> None:
@@ -253,7 +258,8 @@ class Seeder:
         line = {line_set.key: self._id(), f"_{header_set.logical}id_value": header[header_set.key],
                 "sequencenumber": sequence, "lineitemnumber": sequence, "createdon": header["createdon"],
                 "_transactioncurrencyid_value": header["_transactioncurrencyid_value"],
-                "_owningbusinessunit_value": header["_owningbusinessunit_value"]}
+                "_owningbusinessunit_value": header["_owningbusinessunit_value"],
+                "_owningbusinessunit_target": "businessunits", **LINE_DEFAULTS}
         rate = 0.92 if header["_transactioncurrencyid_value"] == self.ids.currencies["EUR"] else 1.0
         if self.rng.random() < 0.05:
             line.update(isproductoverridden=True, ispriceoverridden=True, quantity=float(self.rng.randint(1, 3)),
@@ -269,6 +275,10 @@ class Seeder:
             if self.rng.random() < 0.15:
                 line["manualdiscountamount"] = round(line["priceperunit"] * quantity * 0.05, 2)
         self._insert(line_name, line)
+
+
+def _midnight(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT00:00:00Z")
 
 
 def _currency_of(ids: ReferenceIds, row: dict) -> str:

@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from connectors.emulators.dataverse.records import Records
-from connectors.emulators.dataverse.schema import BOOLEAN, DATE, DATETIME, DECIMAL, ENTITY_SETS, EntitySet
+from connectors.emulators.dataverse.schema import BOOLEAN, DATETIME, ENTITY_SETS, EntitySet, lookup_target
 from connectors.emulators.protection import Stats
 from connectors.emulators.server import Request, Response, json_response
 from connectors.emulators.store import Store
@@ -42,8 +42,6 @@ MAX_SIZE_BYTES = 256 * 1024
 TIMEOUT_SECONDS = 60
 RETRY_STATUSES = (502, 503, 504)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# Decimal columns that are currency (Money) in Dataverse; the others stay plain decimals.
-_NOT_MONEY = frozenset({"quantity", "exchangerate"})
 
 Row = dict
 
@@ -118,39 +116,46 @@ def attributes(entity_set: EntitySet, row: Row, records: Records) -> tuple[dict[
     """Every column of a stored row in the SDK's data-contract shapes (nulls included), and formatted values."""
     values: dict[str, object] = {entity_set.key: row[entity_set.key]}
     formatted: dict[str, str] = {}
-    for column in entity_set.columns:
+    for column in entity_set.columns.values():
+        if column.name == "versionnumber":
+            continue  # the row version travels as the entity's RowVersion, not as an attribute
         value = row.get(column.name)
-        if value is not None and column.options:
-            formatted[column.name] = column.options.get(value, str(value))
+        if value is not None and column.attribute_type in ("Picklist", "State", "Status"):
+            label = _label(entity_set, row, column.name, value)
+            if label is not None:
+                formatted[column.name] = label
             value = _typed("OptionSetValue", value)
-        elif value is not None and column.edm == DECIMAL and column.name not in _NOT_MONEY:
+        elif value is not None and column.attribute_type == "Money":
             value = _typed("Money", value)
-        elif value is not None and column.edm in (DATETIME, DATE):
+        elif value is not None and column.edm == DATETIME:
             value = sdk_date(value)
         elif value is not None and column.edm == BOOLEAN:
             formatted[column.name] = "Yes" if value else "No"
         values[column.name] = value
-    for lookup in entity_set.lookups:
+    for lookup in entity_set.lookups.values():
         target_id = row.get(lookup.value_field)
         if target_id is None:
             values[lookup.attribute] = None
             continue
-        target_set = ENTITY_SETS[row.get(lookup.type_field) or next(iter(lookup.targets.values()))]
-        target = records.get(target_set.name, target_id)
+        target_set = lookup_target(lookup, row)
+        target = None if target_set is None else records.get(target_set.name, target_id)
         values[lookup.attribute] = {"__type": f"EntityReference:{CONTRACTS}", "Id": target_id, "KeyAttributes": [],
-                                    "LogicalName": target_set.logical,
+                                    "LogicalName": target_set.logical if target_set else (lookup.targets or ("",))[0],
                                     "Name": None if target is None else target.get(target_set.primary_name),
                                     "RowVersion": None}
-    for name in ("createdon", "modifiedon"):
-        values[name] = sdk_date(row[name]) if row.get(name) else None
-    if entity_set.states is not None and row.get("statecode") is not None:
-        state = entity_set.states.get(row["statecode"])
-        values["statecode"] = _typed("OptionSetValue", row["statecode"])
-        values["statuscode"] = _typed("OptionSetValue", row.get("statuscode"))
-        if state is not None:
-            formatted["statecode"] = state.label
-            formatted["statuscode"] = state.statuses.get(row.get("statuscode"), "")
     return values, formatted
+
+
+def _label(entity_set: EntitySet, row: Row, name: str, value: int) -> str | None:
+    """A choice's label: a status is looked up under its row's state."""
+    if name == "statuscode" and entity_set.states:
+        state = entity_set.states.get(row.get("statecode"))
+        return None if state is None else state.statuses.get(value)
+    if name == "statecode" and entity_set.states:
+        state = entity_set.states.get(value)
+        return None if state is None else state.label
+    options = entity_set.columns[name].options
+    return None if options is None else options.get(value, str(value))
 
 
 def _entity(entity_set: EntitySet, row: Row, values: dict[str, object], formatted: dict[str, str]) -> dict:

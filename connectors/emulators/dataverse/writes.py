@@ -1,5 +1,6 @@
 """Create, update (upsert) and delete, each atomic, with Dataverse's defaults: ids, auto-numbers, states,
-timestamps, owning business unit, computed columns, line totals on the header, and lines deleted with their header.
+timestamps, owning business unit, computed columns, line totals on the header, and lines deleted with their header;
+and the rules Dynamics 365 Sales adds: system-required columns, Draft products, units within their unit group.
 """
 
 from __future__ import annotations
@@ -16,10 +17,29 @@ from connectors.emulators.dataverse.derived import complete, header_of, next_lin
 from connectors.emulators.dataverse.payload import parse_body, to_utc_text
 from connectors.emulators.dataverse.records import Records
 from connectors.emulators.dataverse.resources import RecordKey
-from connectors.emulators.dataverse.schema import ENTITY_SETS, LINE_SETS, EntitySet
+from connectors.emulators.dataverse.schema import ENTITY_SETS, LINE_SETS, EntitySet, require
 from connectors.emulators.store import DuplicateKey
 
 Row = dict
+# Emulator behaviour: the Prospect-to-cash style auto-numbers (`ACC-01000-BVRCPS`) of accounts, contacts and the
+# sales documents, filled on create when the body has none.
+AUTONUMBERS = {"accounts": ("accountnumber", "ACC"), "contacts": ("msdynce_contactnumber", "CON"),
+               "quotes": ("quotenumber", "QUO"), "salesorders": ("ordernumber", "ORD"),
+               "invoices": ("invoicenumber", "INV")}
+# Assumption: the values Dataverse gives the system-required choices of a line when the body has none (a product
+# line, "not configured"); neither is in the metadata.
+LINE_DEFAULTS = {"producttypecode": 1, "propertyconfigurationstatus": 2}
+PRODUCT_DEFAULTS = {"productstructure": 1, "quantitydecimal": 0}  # a plain product, whole quantities
+# Columns the platform always fills, so a body never has to: the owner (the caller) and yes/no columns, which
+# always have a default value.
+_PLATFORM_FILLED_TYPES = frozenset({"Owner", "EntityName", "Boolean"})
+
+for _set, (_column, _) in AUTONUMBERS.items():
+    require(_set, _column)
+for _line in LINE_SETS:
+    require(_line, *LINE_DEFAULTS, "sequencenumber", "lineitemnumber", "_productid_value", "_uomid_value")
+require("products", *PRODUCT_DEFAULTS, "_defaultuomid_value", "_defaultuomscheduleid_value", "statecode")
+require("uoms", "_uomscheduleid_value")
 
 
 class Numbering:
@@ -59,12 +79,14 @@ class Writer:
             url_id = key.record_id if key is not None else None
             row: Row = {entity_set.key: url_id or body_id or str(uuid.uuid4())}
             if key is not None and key.index is not None:
-                for column, value in zip(entity_set.alternate_keys[key.index], key.values, strict=True):
+                for column, value in zip(key.columns, key.values, strict=True):
                     values.setdefault(column, value)
-            self._defaults(entity_set, row, values)
+            self._defaults(entity_set, values)
             row.update(values)
             row.update(createdon=now, modifiedon=now)
             complete(self.records, entity_set, row)
+            _check_required(entity_set, row)
+            self._check_units(entity_set, row)
             stored = self._store(entity_set, row, self.records.insert)
             self._after_line_write(entity_set, None, stored, now)
         return stored
@@ -78,12 +100,13 @@ class Writer:
             values.pop(entity_set.key, None)
             self._check_line_product(entity_set, values)
             if key is not None and key.index is not None:
-                for column in entity_set.alternate_keys[key.index]:
+                for column in key.columns:
                     values.pop(column, None)
             now = to_utc_text(datetime.now(UTC))
             row = {**existing, **values, "modifiedon": now}
             row.pop("_version", None)
             complete(self.records, entity_set, row)
+            self._check_units(entity_set, row)
             stored = self._store(entity_set, row, self.records.replace)
             self._after_line_write(entity_set, existing, stored, now)
         return stored
@@ -91,39 +114,61 @@ class Writer:
     def delete(self, entity_set: EntitySet, row: Row) -> None:
         """Delete a record; a header takes its lines with it (a parental relationship cascades)."""
         with self.records.store.transaction():
-            for child in entity_set.children:
-                for line in self.records.lines_of(child.entity_set, row[entity_set.key]):
-                    self.records.delete(ENTITY_SETS[child.entity_set], line)
+            for line_set, (header, _) in LINE_SETS.items():
+                if header.name == entity_set.name:
+                    for line in self.records.lines_of(line_set, row[entity_set.key]):
+                        self.records.delete(ENTITY_SETS[line_set], line)
             self.records.delete(entity_set, row)
             self._after_line_write(entity_set, row, None, to_utc_text(datetime.now(UTC)))
 
     # --- helpers -----------------------------------------------------------------------------------------
-    def _defaults(self, entity_set: EntitySet, row: Row, values: dict[str, object]) -> None:
+    def _defaults(self, entity_set: EntitySet, values: dict[str, object]) -> None:
         if entity_set.states is not None and "statecode" not in values:
             state = entity_set.default_state
             values["statecode"] = state
             values.setdefault("statuscode", entity_set.states[state].default_status)
-        if entity_set.autonumber is not None:
-            column, prefix = entity_set.autonumber
+        if entity_set.name in AUTONUMBERS:
+            column, prefix = AUTONUMBERS[entity_set.name]
             if not values.get(column):
                 values[column] = self.numbering.next(prefix)
         if "_owningbusinessunit_value" in entity_set.properties and not values.get("_owningbusinessunit_value"):
             values["_owningbusinessunit_value"] = self.root_business_unit
             values["_owningbusinessunit_target"] = "businessunits"
         if entity_set.name in LINE_SETS:
-            _, header_field = header_of(entity_set.name)
-            header_id = values.get(header_field)
-            if header_id is None:
-                # Assumption: the wording of the required-column error for a line without its header.
-                raise errors.DataverseError(400, "0x80040200", f"Attribute '{header_field[1:-6]}' of entity "
-                                            f"'{entity_set.logical}' is required.")
-            if values.get("sequencenumber") is None:
+            for column, value in LINE_DEFAULTS.items():
+                values.setdefault(column, value)
+            header_id = values.get(header_of(entity_set.name)[1])
+            if header_id is not None and values.get("sequencenumber") is None:
                 number = next_line_number(self.records, entity_set.name, header_id)
                 values["sequencenumber"] = number
                 values.setdefault("lineitemnumber", number)
         if entity_set.name == "products":
-            values.setdefault("productstructure", 1)
-            values.setdefault("quantitydecimal", 0)
+            for column, value in PRODUCT_DEFAULTS.items():
+                values.setdefault(column, value)
+
+    def _check_units(self, entity_set: EntitySet, row: Row) -> None:
+        """Dynamics 365 Sales keeps units within unit groups: a product's default unit is in its unit group, and a
+        line's unit is in its product's unit group."""
+        if entity_set.name == "products" and row.get("_defaultuomid_value") is not None:
+            group_id = row.get("_defaultuomscheduleid_value")
+            if group_id is None:
+                # MissingUomScheduleId (SDK error list, 3P copy; also seen from the service in public issues).
+                raise errors.DataverseError(400, "0x80043b0a", "The unit schedule id is missing. Product "
+                                            f"'{row.get('productnumber')}' has a default unit but no unit group.")
+            unit = self.records.get("uoms", row["_defaultuomid_value"]) or {}
+            if unit.get("_uomscheduleid_value") != group_id:
+                group = self.records.get("uomschedules", group_id) or {}
+                raise errors.unit_not_in_group(f"Product '{row.get('productnumber')}': the unit '{unit.get('name')}' "
+                                               f"is not in the unit group '{group.get('name')}'.")
+        if entity_set.name in LINE_SETS and row.get("_productid_value") and row.get("_uomid_value"):
+            product = self.records.get("products", row["_productid_value"]) or {}
+            unit = self.records.get("uoms", row["_uomid_value"]) or {}
+            group_id = product.get("_defaultuomscheduleid_value")
+            if group_id is not None and unit.get("_uomscheduleid_value") != group_id:
+                group = self.records.get("uomschedules", group_id) or {}
+                raise errors.unit_not_for_product(f"The {entity_set.logical} '{row[entity_set.key]}' uses the unit "
+                                                  f"'{unit.get('name')}', which is not in the unit group "
+                                                  f"'{group.get('name')}' of product '{product.get('productnumber')}'.")
 
     def _check_line_product(self, entity_set: EntitySet, values: dict[str, object]) -> None:
         """A quote, order or invoice line can use only a published (Active) product, never a Draft one."""
@@ -132,7 +177,7 @@ class Writer:
             return
         product = self.records.get("products", product_id)
         if product is not None and product.get("statecode") != 0:
-            state = ENTITY_SETS["products"].states[product.get("statecode")].label
+            state = ENTITY_SETS["products"].states[product["statecode"]].label
             # Assumption: the code and wording; the rule itself is Dynamics 365 Sales' (publish before use).
             raise errors.invalid_argument(f"The product '{product.get('name')}' is in the {state} state. Only "
                                           "active products can be added to a quote, order or invoice.")
@@ -143,8 +188,8 @@ class Writer:
         except DuplicateKey as exc:
             if exc.index == "primary key":
                 raise errors.duplicate_record() from None
-            labels = [entity_set.column_map[column].label or column for column in entity_set.alternate_keys[exc.index]]
-            raise errors.duplicate_key(labels) from None
+            columns = self.records.environment.active_keys(entity_set.name)[exc.index]
+            raise errors.duplicate_key(list(columns)) from None
 
     def _after_line_write(self, entity_set: EntitySet, old: Row | None, new: Row | None, now: str) -> None:
         """A line's write changes its header's totals (both headers', when the line moved)."""
@@ -154,3 +199,17 @@ class Writer:
         headers = {row.get(header_field) for row in (old, new) if row is not None}
         for header_id in headers:
             refresh_header(self.records, entity_set.name, header_id, now)
+
+
+def _check_required(entity_set: EntitySet, row: Row) -> None:
+    """A new record needs every system-required column the platform does not fill. Application-required columns
+    are not enforced: Dataverse leaves them to forms and business rules, and the Web API accepts a record without
+    them."""
+    for name, column in entity_set.attributes.items():
+        if column.required_level != "SystemRequired" or not column.valid_for_create or column.attribute_of:
+            continue
+        if column.attribute_type in _PLATFORM_FILLED_TYPES:
+            continue
+        field = entity_set.lookups[name].value_field if name in entity_set.lookups else name
+        if row.get(field) is None:
+            raise errors.required_missing(name, entity_set.logical)

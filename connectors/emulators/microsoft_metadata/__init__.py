@@ -116,11 +116,17 @@ class DataverseLookup:
 
 @dataclass(frozen=True)
 class DataverseNavigation:
+    """A navigation property: single-valued ones point at the `referenced_entity`, collection-valued ones list the
+    `referencing_entity` rows whose `referencing_attribute` points back; `relationship` is the relationship's name."""
+
     name: str
     collection: bool
     referenced_entity: str | None
     referenced_entity_set: str | None
     referencing_attribute: str | None
+    relationship: str | None = None
+    referencing_entity: str | None = None
+    referencing_entity_set: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,8 @@ def dataverse_tables() -> dict[str, DataverseTable]:
                    for col, lookup in raw["lookups"].items()}
         navigation = {nav: DataverseNavigation(nav, target["kind"] == "collection-valued",
                                                target.get("referenced_entity"), target.get("referenced_entity_set"),
-                                               target.get("referencing_attribute"))
+                                               target.get("referencing_attribute"), target.get("relationship"),
+                                               target.get("referencing_entity"), target.get("referencing_entity_set"))
                       for nav, target in raw["navigation"].items() if not nav.startswith("?")}
         choices: dict[str, dict[int, str]] = {}
         for recorded in (data["enums"], solution["choices"]):  # a solution's options extend the recorded ones

@@ -18,11 +18,12 @@ _FAMILIES = {
     "Edm.Boolean": "boolean",
     "Edm.DateTimeOffset": "datetime",
     "Edm.Date": "date",
+    "Edm.Binary": "binary",  # Dataverse image columns: only ever compared with null
 }
 
 
 def family(edm_type: str) -> str:
-    """The comparison family of an EDM type: string, guid, boolean, datetime, date, number or enum."""
+    """The comparison family of an EDM type: string, guid, boolean, datetime, date, binary, number or enum."""
     if edm_type in NUMERIC_TYPES:
         return "number"
     if edm_type.startswith("Enum:"):
@@ -63,6 +64,7 @@ _NORMALIZERS: dict[str, Callable[[object], object] | None] = {
     "date": to_date,
     "number": None,
     "boolean": None,
+    "binary": None,
 }
 
 

@@ -73,7 +73,7 @@ def test_a_failing_change_set_rolls_back_all_of_its_writes(dv):
     ])])
     assert response.status_code == 400
     assert _statuses(response) == [400]
-    assert b"Invalid property 'nosuchcolumn'" in response.content
+    assert b"The property 'nosuchcolumn' does not exist on type 'Microsoft.Dynamics.CRM.account'" in response.content
     assert _count(dv, "accounts") == 0
     assert _count(dv, "contacts") == 0
 

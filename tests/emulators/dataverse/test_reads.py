@@ -125,10 +125,11 @@ def test_unknown_entity_set_is_404_resource_not_found(dv):
     assert error_of(response) == {"code": "0x8006088a", "message": "Resource not found for the segment 'Account'."}
 
 
-def test_key_on_a_column_without_alternate_key_is_400(dv, accounts):
+def test_key_on_a_column_without_alternate_key_is_400_entity_key_not_defined(dv, accounts):
     response = dv.get("accounts(name='Adatum')")
     assert response.status_code == 400
-    assert error_of(response)["code"] == "0x80060888"
+    assert error_of(response) == {"code": "0x80060890", "message": "The specified key attributes are not a defined "
+                                                                   "key for the account entity"}
 
 
 def test_conditional_get_is_304_while_unchanged_and_if_none_match_null_is_ignored(dv, accounts):
