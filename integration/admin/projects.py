@@ -68,7 +68,7 @@ class ProjectAdmin(admin.ModelAdmin):
     list_filter = ("paused", "template")
     search_fields = ("name", "description")
     inlines = [OrganizationMappingInline, EntityMapInline]
-    actions = ["run_incremental", "run_full", "check", "pause", "resume"]
+    actions = ["run_incremental", "run_full", "check_environments", "pause", "resume"]
     fieldsets = (
         (None, {"fields": ("name", "description", "template", "sales_connection", "finops_connection",
                            "last_check")}),
@@ -138,7 +138,7 @@ class ProjectAdmin(admin.ModelAdmin):
                                                        url, run.pk, mode), messages.SUCCESS)
 
     @admin.action(description="Check against the environments (reads both, writes nothing)", permissions=["run"])
-    def check(self, request, queryset):
+    def check_environments(self, request, queryset):
         for project in queryset:
             result = project_check(project=project, trigger="admin", requested_by=request.user.get_username())
             level = {"clean": messages.SUCCESS, "warnings": messages.WARNING}.get(result.status, messages.ERROR)

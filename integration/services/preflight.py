@@ -34,8 +34,10 @@ FINOPS_REFERENCE_FIELDS = {
     "PaymentTerms": ("PaymentTerms", "Name"),
     "PaymentTermsName": ("PaymentTerms", "Name"),
 }
-# Columns Dataverse fills itself on create, though their metadata says SystemRequired.
+# Columns Dataverse fills itself on create, though their metadata says SystemRequired: the owner and the state,
+# and choices and yes/no columns, which take their default value (product's productstructure is 1, Product).
 _SYSTEM_FILLED = frozenset({"ownerid", "statecode", "statuscode"})
+_DEFAULTED_TYPES = frozenset({"Picklist", "Boolean", "State", "Status", "Owner"})
 _NUMBER_TYPES = frozenset({"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double", "Edm.Single", "Edm.Byte"})
 
 
@@ -320,7 +322,7 @@ class _MapCheck:
         for attribute in table.attributes.values():
             name = attribute.name
             if (not attribute.valid_for_create or name in mapped or name in entity_type.key
-                    or name in _SYSTEM_FILLED):
+                    or name in _SYSTEM_FILLED or attribute.type in _DEFAULTED_TYPES):
                 continue
             if attribute.required_level == "SystemRequired":
                 self.problem("error", name, f"{name} is required (SystemRequired) by {table.logical_name} and not "

@@ -86,7 +86,9 @@ def test_an_api_validation_error_fails_with_the_apis_message_and_a_retry_after_t
                                  destination_field="CustomerGroupId")
     FieldMap.objects.filter(pk=group.pk).update(default_value="77")
 
-    run = run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"])
+    # Without the pre-flight check (which would refuse the run: tests/services/test_preflight.py), so the API
+    # itself refuses each record.
+    run = run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"], check=False)
 
     assert run.status == RunStatus.FAILED
     messages = set(run.records.values_list("error_message", flat=True))

@@ -39,7 +39,7 @@ def test_full_run_syncs_every_eligible_record_once(seeded, celery_worker):
         assert matches[0]["IsExternallyMaintained"] == "Yes"
 
     contacts = dataverse.rows("contacts")
-    persons = finops.rows("CDSContactPersons", **{"cross-company": "true"})
+    persons = finops.rows("CDSContactPersonsV2", **{"cross-company": "true"})
     expected_persons = {c["msdynce_contactnumber"] for c in contacts
                         if not c.get("msdynce_isactivecustomer") and c.get("msdynce_iscompanyanaccount")}
     assert sorted(p["ContactPersonId"] for p in persons) == sorted(expected_persons)

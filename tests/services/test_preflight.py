@@ -1,0 +1,130 @@
+"""The pre-flight check against the emulators over HTTPS: clean for the template as shipped, and every deliberately
+broken map reported at once, naming the entity map, the field and the fix, with nothing written anywhere."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from integration.models import EntityMap, FieldMap, ProjectCheck, RecordSync, RunStatus, SyncRun, ValueMapEntry
+from integration.services.preflight import project_check
+from tests.support import factories
+from tests.support.projects import prospect_to_cash_project, run_and_wait
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def project(dataverse, finops):
+    finops.seed(SellableReleasedProducts=5, seed=2)
+    dataverse.seed(accounts=3, contacts=3, seed=2)
+    return prospect_to_cash_project(dataverse, finops)
+
+
+def problems(check: ProjectCheck) -> set[tuple[str, str, str]]:
+    return {(p["severity"], p["entity_map"], p["field"]) for p in check.problems}
+
+
+def command(name: str) -> tuple[int, str]:
+    out = StringIO()
+    try:
+        call_command("check_project", name, stdout=out)
+    except SystemExit as exc:
+        return int(exc.code), out.getvalue()
+    return 0, out.getvalue()
+
+
+def test_the_template_as_shipped_is_clean_against_the_emulators(project, dataverse, finops):
+    code, out = command(project.name)
+    assert code == 0, out
+    assert f"of {project.name}: clean (0 errors, 0 warnings)" in out
+    check = project.checks.get()
+    assert (check.status, check.problems, check.trigger) == (ProjectCheck.Status.CLEAN, [], "command")
+    for handle in (dataverse, finops):  # a check only reads
+        methods = {method for counts in handle.stats()["requests_by_entity_set"].values() for method in counts}
+        assert methods == {"GET"}
+
+
+def test_every_deliberate_break_is_reported_at_once_with_its_fix_and_exit_2(project, dataverse, finops):
+    accounts = EntityMap.objects.get(project=project, name="Accounts")
+    FieldMap.objects.filter(entity_map=accounts, destination_field="OrganizationName").update(
+        destination_field="OrganisationName")  # a field CustomersV3 does not have
+    unit = FieldMap.objects.get(entity_map__project=project, entity_map__name="Products",
+                                destination_field="defaultuomid@odata.bind")
+    ValueMapEntry.objects.create(field_map=unit, source_value="crate", destination_value="crate")
+    FieldMap.objects.filter(entity_map=accounts, destination_field="CustomerGroupId").update(default_value="77")
+    dataverse.control("PUT", "environment", {"change_tracking": {"contacts": False}})
+    dataverse.control("PUT", "environment", {"alternate_keys": {"products": {
+        "productnumber": {"columns": ["productnumber"], "status": "Pending"}}}})
+
+    code, out = command(project.name)
+
+    assert code == 2
+    found = problems(project.checks.get())
+    assert ("error", "Accounts", "OrganisationName") in found
+    assert ("error", "Products", "defaultuomid@odata.bind") in found
+    assert ("error", "Accounts", "CustomerGroupId") in found
+    assert {("error", "Contacts", "change_detection"), ("error", "Contacts to customers", "change_detection")} <= found
+    assert ("error", "Products", "destination key") in found
+    assert "no uoms record in Sales has name 'crate' within 'Default Unit'" in out
+    assert "'77' is not a CustomerGroups record in company usmf" in out
+    assert "change tracking is not enabled on the Sales table contact" in out
+    assert "the alternate key" in out
+    assert "is Pending, not Active" in out
+    assert out.count("fix: ") == len(project.checks.get().problems)
+
+
+def test_a_wrong_key_a_null_risk_and_a_misspelled_enum_are_errors(project):
+    lines = EntityMap.objects.get(project=project, name="Quote lines")
+    EntityMap.objects.filter(pk=lines.pk).update(destination_key_fields=["dataAreaId", "InventoryLotId"])
+    FieldMap.objects.filter(entity_map__project=project, entity_map__name="Quotes",
+                            destination_field="SalesQuotationExpiryDate").update(omit_blank=False)
+    contacts = EntityMap.objects.get(project=project, name="Contacts")
+    FieldMap.objects.filter(entity_map=contacts, destination_field="AssociatedContactType").update(
+        options={"constant": {"value": "customer"}})
+
+    check = project_check(project=project, trigger="api")
+
+    messages = {p["field"]: p["message"] for p in check.problems}
+    assert check.status == ProjectCheck.Status.ERRORS
+    assert "not by dataAreaId, InventoryLotId" in messages["destination key"]
+    assert "cannot be null in F&O" in messages["SalesQuotationExpiryDate"]
+    assert messages["AssociatedContactType"] == (
+        "'customer' is not a member of smmContactPersonCDSAssociatedContactType (the member is spelled 'Customer')")
+
+
+def test_a_full_run_starts_with_the_check_and_syncs_nothing_when_it_finds_errors(project, dataverse, finops,
+                                                                                  celery_worker):
+    FieldMap.objects.filter(entity_map__project=project, entity_map__name="Accounts",
+                            destination_field="CustomerGroupId").update(default_value="77")
+
+    run = run_and_wait(project, mode=SyncRun.Mode.FULL)
+
+    assert run.status == RunStatus.FAILED
+    assert run.preflight.status == ProjectCheck.Status.ERRORS
+    assert "pre-flight check" in run.message
+    assert "CustomerGroupId" in run.message
+    assert not RecordSync.objects.filter(run=run).exists()
+    assert finops.rows("CustomersV3", **{"cross-company": "true"}) == []
+    assert dataverse.rows("products") == []
+
+    forced = run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Products"], check=False)
+    assert (forced.status, forced.preflight) == (RunStatus.SUCCEEDED, None)
+    assert len(dataverse.rows("products")) == 5
+
+
+def client_of(name: str, *perms: str) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(factories.user(name, staff=False, perms=[f"integration.{p}" for p in perms]))
+    return client
+
+
+def test_the_api_checks_a_project_for_users_who_may_start_runs(project):
+    url = f"/api/projects/{project.name}/check/"
+    assert client_of("reader", "view_project").post(url).status_code == 403
+    response = client_of("operator", "view_project", "add_syncrun").post(url)
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["problems"]) == ("clean", [])
