@@ -35,6 +35,9 @@ def _prepare_environment() -> None:
     # timing wrapper, which costs workers ~10% and grows their memory.
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("SECRET_KEY", "p2c-benchmark-only-" + uuid.uuid4().hex)
+    os.environ.setdefault("P2C_ENCRYPTION_KEYS", "p2c-benchmark-encryption-" + uuid.uuid4().hex)
+    # The emulators' token endpoints are on loopback, which production settings do not trust by default.
+    os.environ.setdefault("P2C_AUTHORITY_HOSTS", "127.0.0.1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "p2c_project.settings")
     os.environ["LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
     os.environ.setdefault("REDIS_KEY_PREFIX", f"p2c-bench-{uuid.uuid4().hex[:6]}:")

@@ -19,10 +19,12 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 import harness  # noqa: F401 - sets up Django first
 import requests
+from django.conf import settings
 from harness import (
     BENCH_VAR,
     ROOT,
@@ -37,7 +39,7 @@ from harness import (
 
 from integration.models import RecordSync, RunStatus, SyncRun, WebhookDelivery
 
-SECRET = "bench-webhook-secret"  # noqa: S105 - a local benchmark's throwaway secret
+SECRET = "bench-webhook-secret-" + uuid.uuid4().hex  # a local benchmark's throwaway secret
 
 
 class DjangoServer:
@@ -148,7 +150,8 @@ def main() -> None:
         server = DjangoServer()
         emulators.control(emulators.dataverse, "POST", "webhooks", {
             "url": f"{server.url}/api/webhooks/dataverse/{project.name}/", "entities": ["account"],
-            "messages": ["Update"], "auth": {"type": "WebhookKey", "value": SECRET}})
+            "messages": ["Update"],
+            "auth": {"type": "HttpHeader", "name": settings.P2C_WEBHOOK_HEADER, "value": SECRET}})
         sales = token_session(emulators, emulators.dataverse)
         accounts = sales.get(f"{emulators.dataverse.origin}/api/data/v9.2/accounts", timeout=60, params={
             "$select": "accountid,accountnumber", "$filter": "accountnumber ne null"}).json()["value"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from integration.connection_policy import connection_problems
 from integration.crypto import EncryptedTextField
+from integration.webhook_secret import webhook_secret_problem
 
 
 class HttpsURLField(models.URLField):
@@ -26,16 +29,21 @@ class Connection(models.Model):
     name = models.CharField(max_length=100, unique=True)
     system = models.CharField(max_length=20, choices=System.choices)
     base_url = HttpsURLField(help_text="The environment's URL, e.g. https://contoso.crm.dynamics.com")
-    authority = HttpsURLField(help_text="Token authority: https://login.microsoftonline.com/<tenant id>")
+    authority = HttpsURLField(help_text="Token authority: https://login.microsoftonline.com/<tenant id> (or "
+                                        "another Microsoft Entra cloud, or a host in P2C_AUTHORITY_HOSTS)")
     client_id = models.CharField(max_length=200)
     client_secret = EncryptedTextField(blank=True, help_text="Stored encrypted; never shown again after saving.")
     client_secret_env = models.CharField(
-        max_length=100, blank=True, help_text="Or: the name of an environment variable that holds the secret.")
+        max_length=100, blank=True,
+        help_text="Or: the name of an environment variable that holds the secret (one P2C_SECRET_ENV_ALLOWLIST "
+                  "allows, e.g. P2C_SECRET_SALES).")
     certificate_pem = EncryptedTextField(blank=True, help_text="Private key and certificate (PEM), stored encrypted.")
     certificate_thumbprint = models.CharField(max_length=64, blank=True)
     scope = models.CharField(max_length=300, blank=True, help_text="Defaults to <base URL>/.default")
     default_company = models.CharField(max_length=10, blank=True, help_text="F&O: the service user's company")
-    ca_bundle = models.CharField(max_length=500, blank=True, help_text="A CA file to trust instead of the system's")
+    ca_bundle = models.CharField(max_length=500, blank=True,
+                                 help_text="A PEM file of CA certificates to trust instead of the public CAs, in "
+                                           "one of P2C_CA_BUNDLE_DIRS")
     timeout_seconds = models.PositiveIntegerField(default=60)
     page_size = models.PositiveIntegerField(default=5000)
     max_retries = models.PositiveIntegerField(default=5)
@@ -51,6 +59,11 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problems = connection_problems(self)
+        if problems:
+            raise ValidationError(problems)
 
 
 class Project(models.Model):
@@ -69,7 +82,12 @@ class Project(models.Model):
                                         help_text='Or a crontab "minute hour day month weekday", e.g. "*/15 * * * *"')
     retention_days = models.PositiveIntegerField(default=90, help_text="Runs older than this are purged")
     webhook_secret = EncryptedTextField(blank=True, help_text="Shared secret Dataverse webhooks must present "
-                                                              "(WebhookKey code= or a header); stored encrypted")
+                                                              "(in a header, or as code= if allowed below); "
+                                                              "stored encrypted")
+    webhook_secret_in_query = models.BooleanField(
+        default=False, verbose_name="Accept the secret as ?code= (WebhookKey)",
+        help_text="Off: only the header (HttpHeader authentication) is accepted. A query string ends up in "
+                  "the access logs of every proxy on the way.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +96,11 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problem = webhook_secret_problem(self.webhook_secret) if self.webhook_secret else None
+        if problem:
+            raise ValidationError({"webhook_secret": problem})
 
 
 class OrganizationMapping(models.Model):

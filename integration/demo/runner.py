@@ -202,6 +202,7 @@ class Demo:
         base = f"http://127.0.0.1:{self.port}"
         return (f"   admin:     {base}/admin/   (user admin, password {self.password})\n"
                 f"   overview:  {base}/admin/overview/\n"
-                f"   REST API:  {base}/api/   (OpenAPI schema at {base}/api/schema/)\n"
+                f"   REST API:  {base}/api/   (OpenAPI schema at {base}/api/schema/), with a token from\n"
+                f"              DEBUG=true python manage.py create_api_token admin\n"
                 f"   emulators: {self.emulators[0].api_url} and {self.emulators[1].api_url}\n"
                 f"   try:       python manage.py sync {PROJECT} --wait\n")

@@ -11,11 +11,12 @@ from django.conf import settings
 from connectors.config import Certificate, ConnectionConfig
 from connectors.errors import ConnectorError
 from connectors.factory import CLIENT_TYPES
+from integration.connection_policy import connection_problems
 from integration.models import Connection
 
 
 class ConnectionMisconfigured(ValueError):
-    """The row cannot make a working configuration; the message names the field."""
+    """The row cannot make a working configuration, or may not be used as it is; the message names the field."""
 
 
 def connection_secret(connection: Connection) -> str:
@@ -29,7 +30,15 @@ def connection_secret(connection: Connection) -> str:
 
 
 def connection_config(connection: Connection) -> ConnectionConfig:
-    """What the connectors need, with the secret decrypted (or read from the environment) only here."""
+    """What the connectors need, with the secret decrypted (or read from the environment) only here.
+
+    The connection's rules are checked again first (a row saved before they existed, or written without the
+    admin), so no client, and so no token request, is ever made from a connection they refuse.
+    """
+    problems = connection_problems(connection)
+    if problems:
+        raise ConnectionMisconfigured(f"connection {connection.name}: " + "; ".join(
+            f"{field}: {problem}" for field, problem in problems.items()))
     secret = connection_secret(connection)
     certificate = None
     if connection.certificate_pem:

@@ -97,9 +97,13 @@ def _sync(record: RecordSync, context: MapContext) -> None:
     if record.refresh:
         snapshot = _call(lambda: endpoints.read_record(entity_map, source_id=record.source_id,
                                                        key_values=record.snapshot or {}))
-        if snapshot is None:
+        deleting = record.operation == RecordSync.Operation.DELETE
+        if (snapshot is None) != deleting:
+            # A webhook's body is not trusted: an upsert of a record the source does not hold, or a delete of one
+            # it still holds, writes nothing.
             _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
-                    message="the source record no longer exists")
+                    message="still at the source; the delete is not acted on" if deleting else
+                    "not found at the source (deleted, or never there); nothing written")
             return
         RecordSync.objects.filter(pk=record.pk).update(snapshot=snapshot, refresh=False)
     if record.operation == RecordSync.Operation.DELETE:

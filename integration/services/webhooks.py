@@ -1,10 +1,12 @@
 """Dataverse webhooks: check the shared secret, then turn one change into a one-record run, once.
 
 The request must be answered quickly (Dataverse waits 60 s at most and retries only on 502/503/504), so this
-only plans: it decides which entity maps read the changed table, takes the record from the post image when the
-image holds every field a map reads (else the engine re-reads it by id), and queues a run. Delivery is at least
-once, so a redelivery of the same operation is recognised and answered without a second run; deliveries are not
-an export mechanism, and scheduled incremental runs still reconcile whatever a webhook missed.
+only plans: it decides which entity maps read the changed table and queues a run for the record the context
+names. The body says only which record changed: whoever holds the secret could send any image, so nothing in it
+is written anywhere; the engine reads the record from Dataverse before it maps it (`RecordSync.refresh`), and a
+record Dataverse does not hold is skipped. Delivery is at least once, so a redelivery of the same operation is
+recognised and answered without a second run; deliveries are not an export mechanism, and scheduled incremental
+runs still reconcile whatever a webhook missed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from integration import mapping
@@ -23,6 +26,7 @@ from integration.definitions import map_definition
 from integration.models import Direction, EntityMap, KeyLink, Project, RecordSync, SyncRun, WebhookDelivery
 from integration.services import runs
 from integration.webhook_context import EMPTY_GUID, MESSAGES, ExecutionContext, parse_context
+from integration.webhook_secret import webhook_secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +45,27 @@ class WebhookOutcome:
     run: SyncRun | None = None
 
 
-def webhook_authenticate(*, project_name: str, presented: str | None) -> Project:
-    """The project whose secret matches, compared in constant time; anything else is one indistinct refusal."""
+def webhook_authenticate(*, project_name: str, header: str | None, query: str | None) -> Project:
+    """The project whose secret matches, compared in constant time; anything else is one indistinct refusal.
+
+    The secret counts in the query string (`?code=`, Dataverse's WebhookKey) only where the project allows it,
+    since query strings end up in proxies' logs; and a secret stored before today's strength rule, and too weak
+    for it, matches nothing until it is replaced.
+    """
     project = Project.objects.filter(name=project_name).first()
+    query_allowed = project is not None and project.webhook_secret_in_query
+    presented = header or (query if query_allowed else None)
     expected = (project.webhook_secret if project is not None else "") or _UNMATCHABLE
     matches = hmac.compare_digest((presented or "").encode(), expected.encode())
     if project is None or not project.webhook_secret or not presented or not matches:
+        if project is not None and query and not header and not query_allowed:
+            log.warning("webhook for project %s refused: the secret came in the query string (WebhookKey), which "
+                        "the project does not accept; send it in the %s header (HttpHeader authentication)",
+                        project.name, settings.P2C_WEBHOOK_HEADER)
+        raise WebhookUnauthorized("unauthorized")
+    if webhook_secret_problem(project.webhook_secret):
+        log.warning("webhook for project %s refused: its webhook secret is too weak for today's rule; set a new "
+                    "one in the admin", project.name)
         raise WebhookUnauthorized("unauthorized")
     return project
 
@@ -63,7 +82,7 @@ def delivery_key(context: ExecutionContext, body: Mapping) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def webhook_receive(*, project: Project, body: object, size_exceeded: bool = False) -> WebhookOutcome:
+def webhook_receive(*, project: Project, body: object) -> WebhookOutcome:
     """Queue a one-record run for a change Dataverse reported, unless it was already queued or concerns no map.
 
     Raises `ContextInvalid` when the body is not a RemoteExecutionContext.
@@ -83,8 +102,7 @@ def webhook_receive(*, project: Project, body: object, size_exceeded: bool = Fal
     earlier = WebhookDelivery.objects.filter(project=project, key=key).select_related("run").first()
     if earlier is not None:
         return WebhookOutcome("duplicate", "this delivery was received before", earlier.run)
-    records = [record for entity_map in maps
-               if (record := _record(entity_map, context, size_exceeded=size_exceeded)) is not None]
+    records = [record for entity_map in maps if (record := _record(entity_map, context)) is not None]
     if not records:
         return WebhookOutcome("ignored", f"{context.entity} {context.record_id} was never synced; "
                                          "nothing to delete")
@@ -100,64 +118,32 @@ def webhook_receive(*, project: Project, body: object, size_exceeded: bool = Fal
         if earlier is None:
             raise
         return WebhookOutcome("duplicate", "this delivery was received before", earlier.run)
-    log.info("webhook queued run=%s project=%s message=%s entity=%s id=%s maps=%s from=%s", run.pk, project.name,
-             context.message, context.entity, context.record_id, ",".join(m.name for m in maps),
-             "refresh" if any(r.refresh for r in records) else "image")
+    log.info("webhook queued run=%s project=%s message=%s entity=%s id=%s maps=%s", run.pk, project.name,
+             context.message, context.entity, context.record_id, ",".join(m.name for m in maps))
     return WebhookOutcome("queued", f"{context.message} of {context.entity} {context.record_id} queued", run)
 
 
-def _record(entity_map: EntityMap, context: ExecutionContext, *, size_exceeded: bool) -> RecordSync | None:
-    """The unsaved row for one map: a delete of the linked record, or an upsert from the image or a re-read.
+def _record(entity_map: EntityMap, context: ExecutionContext) -> RecordSync | None:
+    """The unsaved row for one map, always read from Dataverse before anything is written.
 
-    None for a delete of a record never synced. A re-read of a record never synced whose key the notification
-    does not carry is queued under its id; the engine gives the row its key once it has read the record.
+    An upsert names the record by its id, and by the key of its link, or else of the body, until the engine has
+    read it and takes the key of the record as it is. A delete is acted on only once a read confirms the record is
+    gone. None for a delete of a record never synced.
     """
     link = KeyLink.objects.filter(entity_map=entity_map, source_id=context.record_id).only("source_key").first()
     if context.message == "Delete":
         if link is None:
             return None
         return RecordSync(entity_map=entity_map, source_key=link.source_key, source_id=context.record_id,
-                          operation=RecordSync.Operation.DELETE)
-    definition = map_definition(entity_map)
-    needed = mapping.source_fields(definition)
-    snapshot = _snapshot(context, entity_map, needed, size_exceeded=size_exceeded)
-    if snapshot is not None and all(name in snapshot for name in needed):
-        try:
-            source_key = mapping.source_key(definition, snapshot)
-        except mapping.MappingError:
-            # A blank key fails the record in the engine with the mapping's own message, where people look.
-            source_key = link.source_key if link else context.record_id
-        return RecordSync(entity_map=entity_map, source_key=source_key, source_id=context.record_id,
-                          snapshot=snapshot)
-    source_key = link.source_key if link else _key_in(definition, snapshot or context.post_image or context.target)
+                          operation=RecordSync.Operation.DELETE, refresh=True)
+    source_key = link.source_key if link else _key_in(map_definition(entity_map),
+                                                      context.post_image or context.target)
     return RecordSync(entity_map=entity_map, source_key=source_key or context.record_id, source_id=context.record_id,
                       refresh=True)
 
 
-def _snapshot(context: ExecutionContext, entity_map: EntityMap, needed: tuple[str, ...], *,
-              size_exceeded: bool) -> dict | None:
-    """The record as the Web API would return it, from the post image (or a Create's full Target); None when
-    Dataverse stripped the images (a payload over 256 KB) or sent none."""
-    if size_exceeded:
-        return None
-    record = context.post_image
-    if record is None and context.message == "Create":
-        record = context.target
-    if record is None:
-        return None
-    record = dict(record)
-    if entity_map.source_id_field:
-        record[entity_map.source_id_field] = context.record_id
-    for name in needed:
-        # An empty lookup comes as a null attribute of its plain name: no EntityReference says it is a lookup.
-        plain = name[1:-len("_value")] if name.startswith("_") and name.endswith("_value") else None
-        if plain and name not in record and plain in record and record[plain] is None:
-            record[name] = None
-    return record
-
-
 def _key_in(definition: mapping.MapDefinition, partial: dict | None) -> str | None:
-    """The source key, when the partial record (changed columns, an incomplete image) holds its fields."""
+    """The source key, when the partial record (changed columns, an image) holds its fields."""
     if partial is None:
         return None
     try:

@@ -1,13 +1,17 @@
-"""Connections in the admin: secrets are write-only and never shown; the test action signs in and reads."""
+"""Connections in the admin: secrets are write-only and never shown; a credential goes only where the rules
+allow; the test action signs in and reads, for those who may change connections."""
 
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
+from django.test import override_settings
 from django.urls import reverse
 
 from integration.models import Connection, System
 from tests.support import factories
+from tests.support.listener import Listener
 
 pytestmark = pytest.mark.django_db
 SECRET = "correct-horse-battery-staple"
@@ -55,9 +59,9 @@ def test_a_new_secret_replaces_the_stored_one_and_the_tick_removes_it(admin_clie
     admin_client_with_perms.post(url, form_data(client_secret="rotated"))
     connection.refresh_from_db()
     assert connection.client_secret == "rotated"
-    admin_client_with_perms.post(url, form_data(clear_client_secret="on", client_secret_env="SALES_SECRET"))
+    admin_client_with_perms.post(url, form_data(clear_client_secret="on", client_secret_env="P2C_SECRET_SALES"))
     connection.refresh_from_db()
-    assert (connection.client_secret, connection.client_secret_env) == ("", "SALES_SECRET")
+    assert (connection.client_secret, connection.client_secret_env) == ("", "P2C_SECRET_SALES")
 
 
 def test_a_stored_certificate_is_not_rendered_in_its_textarea(admin_client_with_perms):
@@ -75,26 +79,140 @@ def test_staff_without_permissions_cannot_open_connections(staff_without_perms):
     assert staff_without_perms.get(reverse("admin:integration_connection_changelist")).status_code == 403
 
 
+def refusal(client, **fields) -> str:
+    """Save the add form with `fields`; the page of errors it answers with (nothing is saved)."""
+    response = client.post(reverse("admin:integration_connection_add"), form_data(**fields))
+    assert response.status_code == 200
+    assert not Connection.objects.exists()
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("authority", [
+    "https://login.attacker.example/contoso",
+    "https://login.microsoftonline.com.attacker.example/contoso",
+    "https://login.microsoftonline.com:8443/contoso",
+    "https://127.0.0.2/contoso",
+    "https://login.microsoftonline.com/contoso?x=1",
+])
+def test_a_foreign_authority_is_refused_on_save(admin_client_with_perms, authority):
+    page = refusal(admin_client_with_perms, authority=authority)
+    assert "is not Microsoft Entra ID" in page or "must be https://&lt;host&gt;/&lt;tenant&gt;" in page
+
+
+@pytest.mark.parametrize("authority", [
+    "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555",
+    "https://login.microsoftonline.us/contoso.onmicrosoft.us",
+    "https://login.partner.microsoftonline.cn/contoso",
+])
+def test_microsoft_entras_clouds_are_accepted(admin_client_with_perms, authority):
+    response = admin_client_with_perms.post(reverse("admin:integration_connection_add"),
+                                            form_data(authority=authority, client_secret=SECRET))
+    assert response.status_code == 302
+    assert Connection.objects.get().authority == authority
+
+
+@pytest.mark.parametrize(("variable", "message"), [
+    ("SECRET_KEY", "SECRET_KEY is one of p2c&#x27;s own settings"),
+    ("P2C_ENCRYPTION_KEYS", "P2C_ENCRYPTION_KEYS is one of p2c&#x27;s own settings"),
+    ("DATABASE_URL", "DATABASE_URL is one of p2c&#x27;s own settings"),
+    ("P2C_SECRET_ENV_ALLOWLIST", "P2C_SECRET_ENV_ALLOWLIST is one of p2c&#x27;s own settings"),  # matches P2C_SECRET_*
+    ("HOME", "HOME is not allowed by P2C_SECRET_ENV_ALLOWLIST (allowed: P2C_SECRET_*)"),
+    ("P2C SECRET", "&#x27;P2C SECRET&#x27; is not an environment variable name"),
+])
+def test_a_variable_that_may_not_hold_a_secret_is_refused_on_save(admin_client_with_perms, variable, message):
+    assert message in refusal(admin_client_with_perms, client_secret_env=variable)
+
+
+@override_settings(P2C_SECRET_ENV_ALLOWLIST=["SECRET_*", "SALES_APP_SECRET"])
+def test_the_allow_list_takes_names_and_prefixes_but_never_a_setting(admin_client_with_perms):
+    assert "one of p2c&#x27;s own settings" in refusal(admin_client_with_perms, client_secret_env="SECRET_KEY")
+    for name in ("SECRET_SALES", "SALES_APP_SECRET"):
+        response = admin_client_with_perms.post(reverse("admin:integration_connection_add"),
+                                                form_data(name=name, client_secret_env=name))
+        assert response.status_code == 302, name
+
+
+def test_a_ca_file_must_be_certificates_in_an_allowed_directory(admin_client_with_perms, emulator_cert, tmp_path):
+    outside = tmp_path / "ca.pem"
+    outside.write_bytes(emulator_cert.read_bytes())
+    assert "must be a file in one of P2C_CA_BUNDLE_DIRS" in refusal(admin_client_with_perms, ca_bundle=str(outside))
+    assert "must be a file in one of P2C_CA_BUNDLE_DIRS" in refusal(admin_client_with_perms, ca_bundle="/etc/passwd")
+    escape = f"{settings.VAR_DIR}/../../../../etc/passwd"
+    assert "must be a file in one of P2C_CA_BUNDLE_DIRS" in refusal(admin_client_with_perms, ca_bundle=escape)
+    key = str(emulator_cert.with_suffix(".key"))  # in the directory, but a private key
+    assert "is not a PEM file of certificates" in refusal(admin_client_with_perms, ca_bundle=key)
+    response = admin_client_with_perms.post(reverse("admin:integration_connection_add"),
+                                            form_data(ca_bundle=str(emulator_cert), client_secret=SECRET))
+    assert response.status_code == 302
+
+
+def test_a_scope_for_another_resource_is_refused(admin_client_with_perms):
+    page = refusal(admin_client_with_perms, scope="https://contoso.crm4.dynamics.com/.default")
+    assert "must be the base URL&#x27;s own resource" in page
+
+
 def run_test_action(client, connection: Connection):
     return client.post(reverse("admin:integration_connection_changelist"),
                        {"action": "test_connection", "_selected_action": [connection.pk]}, follow=True)
 
 
-def emulator_connection(handle, *, secret: str) -> Connection:
-    return factories.connection("sales", System.DATAVERSE, base_url=handle.origin,
-                                authority=f"{handle.origin}/contoso-admin-test", client_id="p2c-emulator",
-                                client_secret=secret, ca_bundle=handle.cert_path, requests_per_window=None)
+def emulator_connection(handle, *, secret: str, **fields) -> Connection:
+    values = {"base_url": handle.origin, "authority": f"{handle.origin}/contoso-admin-test",
+              "client_id": "p2c-emulator", "client_secret": secret, "ca_bundle": handle.cert_path,
+              "requests_per_window": None, **fields}
+    return factories.connection("sales", System.DATAVERSE, **values)
 
 
-def test_test_connection_signs_in_and_reads_a_page(viewer, dataverse, embedded_redis):
+def test_test_connection_signs_in_and_reads_a_page(admin_client_with_perms, dataverse, embedded_redis):
     connection = emulator_connection(dataverse, secret="emulator-secret")
-    page = run_test_action(viewer, connection).content.decode()
+    page = run_test_action(admin_client_with_perms, connection).content.decode()
     assert "Sales: signed in and read" in page
     assert "transactioncurrencies" in page
 
 
-def test_test_connection_reports_a_refused_secret_without_showing_it(viewer, dataverse, embedded_redis):
+def test_test_connection_reports_a_refused_secret_without_showing_it(admin_client_with_perms, dataverse,
+                                                                     embedded_redis):
     connection = emulator_connection(dataverse, secret="wrong-secret-value")
-    page = run_test_action(viewer, connection).content.decode()
+    page = run_test_action(admin_client_with_perms, connection).content.decode()
     assert "Sales: AuthError" in page
     assert "wrong-secret-value" not in page
+
+
+def test_a_view_only_user_cannot_run_the_test(viewer, dataverse, embedded_redis):
+    connection = emulator_connection(dataverse, secret="emulator-secret")
+    assert "test_connection" not in viewer.get(reverse("admin:integration_connection_changelist")).content.decode()
+    page = run_test_action(viewer, connection).content.decode()
+    assert "signed in" not in page
+    assert dataverse.stats()["tokens_issued"] == 0
+
+
+@pytest.fixture
+def listener():
+    made = Listener()
+    yield made
+    made.stop()
+
+
+def test_a_connection_saved_around_the_rules_sends_nothing(admin_client_with_perms, dataverse, listener,
+                                                           embedded_redis, settings):
+    """Rows written before the rules, or without the admin: the test refuses them before any request."""
+    settings.P2C_AUTHORITY_HOSTS = [dataverse.origin.split("//")[1]]  # the emulator's host:port, not the listener's
+    foreign = emulator_connection(dataverse, secret="emulator-secret",
+                                  authority=f"https://127.0.0.1:{listener.port}/contoso")
+    page = run_test_action(admin_client_with_perms, foreign).content.decode()
+    assert "authority: 127.0.0.1 is not Microsoft Entra ID" in page
+    foreign.delete()
+
+    settings.P2C_AUTHORITY_HOSTS = ["127.0.0.1"]  # the listener's host is allowed now; the variable is not
+    leaking = emulator_connection(dataverse, secret="", client_secret_env="SECRET_KEY",
+                                  authority=f"https://127.0.0.1:{listener.port}/contoso")
+    page = run_test_action(admin_client_with_perms, leaking).content.decode()
+    assert "client_secret_env: SECRET_KEY is one of p2c&#x27;s own settings" in page
+    assert settings.SECRET_KEY not in page
+    assert listener.connections == 0
+    assert dataverse.stats()["tokens_issued"] == 0
+
+    leaking.client_secret_env, leaking.client_secret = "", "emulator-secret"  # the same row, allowed: it calls
+    leaking.save()
+    run_test_action(admin_client_with_perms, leaking)
+    assert listener.connections > 0  # so the listener would have seen the refused ones

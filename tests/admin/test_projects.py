@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
@@ -73,18 +75,44 @@ def test_a_schedule_beat_cannot_run_is_refused_on_the_form(admin_client_with_per
     assert not PeriodicTask.objects.filter(name=periodic_task_name(project)).exists()
 
 
+STRONG = "hook-secret-0f9e8d7c6b5a-4938-2716-aabbccddeeff"
+
+
 def test_the_webhook_secret_is_write_only(admin_client_with_perms):
     project = factories.project()
     url = reverse("admin:integration_project_change", args=[project.pk])
-    admin_client_with_perms.post(url, project_form(project, webhook_secret="hook-secret-123"))
+    admin_client_with_perms.post(url, project_form(project, webhook_secret=STRONG))
     project.refresh_from_db()
-    assert project.webhook_secret == "hook-secret-123"
+    assert project.webhook_secret == STRONG
     page = admin_client_with_perms.get(url).content.decode()
-    assert "hook-secret-123" not in page
+    assert STRONG not in page
     assert "stored, encrypted" in page
     admin_client_with_perms.post(url, project_form(project, description="kept"))
     project.refresh_from_db()
-    assert (project.description, project.webhook_secret) == ("kept", "hook-secret-123")
+    assert (project.description, project.webhook_secret) == ("kept", STRONG)
+
+
+@pytest.mark.parametrize("weak", ["hook-secret-123", "a" * 40, "abababababababababababababababab"])
+def test_a_weak_webhook_secret_is_refused_with_a_message(admin_client_with_perms, weak):
+    project = factories.project()
+    response = admin_client_with_perms.post(reverse("admin:integration_project_change", args=[project.pk]),
+                                            project_form(project, webhook_secret=weak))
+    assert response.status_code == 200
+    assert "is too weak: use at least 32 characters" in response.content.decode()
+    project.refresh_from_db()
+    assert project.webhook_secret == ""
+
+
+def test_the_form_offers_a_generated_secret_which_it_accepts(admin_client_with_perms):
+    project = factories.project()
+    url = reverse("admin:integration_project_change", args=[project.pk])
+    offers = [re.search(r"generated for you: <code>([^<]+)</code>", admin_client_with_perms.get(url).content.decode())
+              .group(1) for _ in range(2)]
+    assert offers[0] != offers[1]
+    assert len(offers[0]) >= 32
+    assert admin_client_with_perms.post(url, project_form(project, webhook_secret=offers[0])).status_code == 302
+    project.refresh_from_db()
+    assert (project.webhook_secret, project.webhook_secret_in_query) == (offers[0], False)
 
 
 def test_pause_and_resume_actions_switch_the_project_and_its_schedule(admin_client_with_perms):

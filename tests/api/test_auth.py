@@ -1,12 +1,22 @@
-"""Who may call what: tokens and sessions; 401 without credentials, 403 without permission, revealing nothing."""
+"""Who may call what: tokens and sessions; 401 without credentials, 403 without permission, revealing nothing;
+tokens stored as hashes and expiring; rates per user and address."""
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from integration.models import RecordStatus, RunStatus
+from integration.services.api_tokens import api_token_create
 from tests.support import factories
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +107,59 @@ def test_a_session_works_and_needs_the_csrf_token_to_write(project):
     refused = client.post(f"/api/projects/{project.name}/pause/")
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
+
+
+# --- tokens -------------------------------------------------------------------------------------------------------
+def test_a_token_is_stored_only_as_a_hash(project):
+    factories.user("script", staff=False, perms=factories.ALL)
+    out = io.StringIO()
+    call_command("create_api_token", "script", "--days", "7", stdout=out, stderr=io.StringIO())
+    token = out.getvalue().strip()
+    assert token.startswith("p2c_")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM knox_authtoken")
+        stored = " ".join(str(value) for row in cursor.fetchall() for value in row)
+    assert token not in stored
+    assert stored  # the row is there: its hash, the first characters knox finds it by, the expiry
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/projects/").status_code == 200
+
+
+def test_every_token_expires_and_an_expired_one_is_refused(project):
+    user = factories.user("script", staff=False, perms=factories.ALL)
+    issued = api_token_create(username="script", days=30)
+    assert timedelta(days=29) < issued.expiry - timezone.now() <= timedelta(days=30)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.token}")
+    assert client.get("/api/projects/").status_code == 200
+    AuthToken.objects.filter(user=user).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert client.get("/api/projects/").status_code == 401
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["ghost"], "no active user named 'ghost'"),
+    (["script", "--days", "0"], "a token is valid for at least 1 day"),
+])
+def test_the_command_refuses_unknown_users_and_tokens_without_an_expiry(project, arguments, message):
+    factories.user("script", staff=False)
+    with pytest.raises(CommandError, match=message):
+        call_command("create_api_token", *arguments, stdout=io.StringIO(), stderr=io.StringIO())
+    assert not AuthToken.objects.exists()
+
+
+# --- throttling and the schema ------------------------------------------------------------------------------------
+@override_settings(P2C_API_THROTTLE_RATE="3/minute")
+def test_a_user_over_the_configured_rate_gets_429_with_retry_after(operator, reader):
+    assert [operator.get("/api/projects/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    refused = operator.get("/api/runs/")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert reader.get("/api/projects/").status_code == 200  # per user: another one is not held back
+
+
+def test_the_schema_needs_credentials(anonymous, reader):
+    assert anonymous.get("/api/schema/").status_code == 401
+    schema = reader.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/webhooks/dataverse/{project}/" in schema.content

@@ -53,8 +53,8 @@ def test_pausing_an_unknown_project_is_404(operator):
     assert operator.post("/api/projects/nope/pause/").status_code == 404
 
 
-def test_the_openapi_schema_describes_the_api(anonymous):
-    response = anonymous.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def test_the_openapi_schema_describes_the_api(reader):
+    response = reader.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     paths = response.json()["paths"]
     for path in ("/api/projects/{name}/runs/", "/api/runs/{id}/records/", "/api/records/retry/",

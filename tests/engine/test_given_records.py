@@ -39,4 +39,5 @@ def test_a_record_gone_from_the_source_is_skipped_saying_so(dataverse, finops, c
         records=[RecordSync(entity_map=accounts, source_key=missing, source_id=missing, refresh=True)]))
 
     record = run.records.get()
-    assert (record.status, record.error_message) == ("skipped", "the source record no longer exists")
+    assert (record.status, record.error_message) == (
+        "skipped", "not found at the source (deleted, or never there); nothing written")

@@ -43,7 +43,7 @@ def user(username: str = "admin", *, perms: Iterable[str] | str = (), staff: boo
 
 
 def connection(name: str, system: str, **fields) -> Connection:
-    defaults = {"base_url": f"https://{name}.example", "authority": "https://login.example/contoso",
+    defaults = {"base_url": f"https://{name}.example", "authority": "https://login.microsoftonline.com/contoso",
                 "client_id": "app", "client_secret": "s3cret-" + name}
     return Connection.objects.create(name=name, system=system, **{**defaults, **fields})
 

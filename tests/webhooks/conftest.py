@@ -5,7 +5,7 @@ import pytest
 from integration.models import Project
 from tests.support import factories
 
-SECRET = "whk-4f7d2a9c1e"
+SECRET = "whk-4f7d2a9c1e-8b3a-4c55-9e01-7d2f6a0b9c3e"
 
 
 @pytest.fixture

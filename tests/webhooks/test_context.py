@@ -65,6 +65,9 @@ def test_a_delete_has_an_entity_reference_as_target_and_no_attributes():
     ({"PrimaryEntityName": ""}, "PrimaryEntityName is missing"),
     ({"PostEntityImages": [{"value": {}}]}, "PostEntityImages must be a list of {key, value} pairs"),
     ({"PostEntityImages": [{"key": "PostImage", "value": "x"}]}, "PostEntityImages must be an Entity object"),
+    ({"PrimaryEntityId": "ACC-00042"}, "PrimaryEntityId 'ACC-00042' is not a record id"),
+    ({"PrimaryEntityId": contexts.ACCOUNT_ID + "\n"}, "PrimaryEntityId .* is not a record id"),
+    ({"PrimaryEntityId": "00000000-0000-0000-0000-000000000000"}, "PrimaryEntityId .* is not a record id"),
 ])
 def test_malformed_contexts_are_refused_with_the_part_named(change, message):
     with pytest.raises(ContextInvalid, match=message.replace("{", r"\{").replace("}", r"\}")):

@@ -1,16 +1,21 @@
 """End to end: a change made in the Sales emulator reaches the F&O emulator through a webhook, with no scheduled
-or manual run, through the Django server (live_server) and a real worker."""
+or manual run, through the Django server (live_server) and a real worker; a forged one writes nothing."""
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
-from integration.models import RunStatus, SyncRun, WebhookDelivery
+import pytest
+import requests
+
+from integration.models import RecordStatus, RunStatus, SyncRun, WebhookDelivery
 from tests.support.projects import prospect_to_cash_project, run_and_wait
 from tests.support.waiting import wait_until
+from tests.webhooks import contexts
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SECRET = "e2e-webhook-secret"
+SECRET = "e2e-webhook-secret-6c1f0d2b-94a7-4f38-8e55-0b7d3c9a2e61"
+HEADER = "x-p2c-webhook-key"
 
 
 def customer(finops, account_number: str) -> dict | None:
@@ -37,8 +42,24 @@ def subscribed(dataverse, finops, celery_worker, live_server):
     assert run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"]).status == RunStatus.SUCCEEDED
     dataverse.control("POST", "webhooks", {
         "url": f"{live_server.url}/api/webhooks/dataverse/{project.name}/", "entities": ["account"],
-        "messages": ["Create", "Update", "Delete"], "auth": {"type": "WebhookKey", "value": SECRET}})
+        "messages": ["Create", "Update", "Delete"], "auth": {"type": "HttpHeader", "name": HEADER, "value": SECRET}})
     return project
+
+
+def fno_writes(finops) -> int:
+    """Requests to the F&O emulator that could have changed its data."""
+    return sum(count for methods in finops.stats()["requests_by_entity_set"].values()
+               for method, count in methods.items() if method != "GET")
+
+
+def forge(live_server, project, body) -> SyncRun:
+    """POST a context with the right secret, as someone who has it could; the one-record run it starts, ended."""
+    response = requests.post(f"{live_server.url}/api/webhooks/dataverse/{project.name}/", json=body,
+                             headers={HEADER: SECRET}, timeout=30)
+    assert response.status_code == 202, response.text
+    run = SyncRun.objects.get(pk=response.json()["run"])
+    wait_until(lambda: SyncRun.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED, what="the forged run's end")
+    return run
 
 
 def test_an_update_in_sales_reaches_fno_without_any_scheduled_run(subscribed, dataverse, finops):
@@ -72,3 +93,31 @@ def test_a_new_account_in_sales_is_created_in_fno(subscribed, dataverse, finops)
 
     assert synced["OrganizationName"] == "Northwind Webhooks"
     assert SyncRun.objects.get(trigger=SyncRun.Trigger.WEBHOOK).records.get().outcome == "created"
+
+
+def test_a_forged_create_of_an_account_sales_does_not_hold_writes_nothing_to_fno(subscribed, dataverse, finops,
+                                                                               live_server):
+    before = fno_writes(finops)
+    forged_id = str(uuid.uuid4())
+    image = contexts.account_attributes(accountid=forged_id, accountnumber="FORGED-0001", name="Forged Ltd")
+    run = forge(live_server, subscribed, contexts.context("Create", record_id=forged_id, target=image, image=image))
+
+    record = run.records.get()
+    assert (record.status, record.outcome) == (RecordStatus.SKIPPED, "skipped")
+    assert record.error_message == "not found at the source (deleted, or never there); nothing written"
+    assert fno_writes(finops) == before
+    assert customer(finops, "FORGED-0001") is None
+
+
+def test_a_forged_delete_of_an_account_sales_still_holds_deletes_nothing(subscribed, dataverse, finops, live_server):
+    subscribed.entity_maps.filter(name="Accounts").update(propagate_deletes=True)
+    account = sales(dataverse, "GET", "accounts", params={"$top": 1, "$filter": "accountnumber ne null"}).json()
+    account = account["value"][0]
+    before = fno_writes(finops)
+    run = forge(live_server, subscribed, contexts.context("Delete", record_id=account["accountid"]))
+
+    record = run.records.get()
+    assert (record.operation, record.status) == ("delete", RecordStatus.SKIPPED)
+    assert record.error_message == "still at the source; the delete is not acted on"
+    assert fno_writes(finops) == before
+    assert customer(finops, account["accountnumber"]) is not None
