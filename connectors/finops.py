@@ -81,8 +81,9 @@ class FinOpsClient(ODataClient):
                 for name, value in values.items()}
 
     def _learn_types(self, entity_set: str, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
-        """Record which of `names` are enums, from rows read with full metadata (nothing is learnt from none)."""
-        if not rows:
+        """Record which of `names` are enums, from rows read with full metadata (nothing is learnt from none, or
+        from an answer that did not honour full metadata: it would have no `@odata.type`)."""
+        if not rows or "@odata.type" not in rows[0]:
             return
         row = rows[0]
         names = names or [name for name in row if "@" not in name]

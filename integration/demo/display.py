@@ -60,6 +60,15 @@ def watch(run: SyncRun, *, out: TextIO = sys.stdout, interval: float = 0.5) -> S
         time.sleep(interval)
 
 
+def check_text(check) -> str:
+    """One line on the run's pre-flight check, and its problems when it found any."""
+    if check is None:
+        return "   pre-flight check: not run\n"
+    lines = [f"   pre-flight check #{check.pk}: {check.status} ({len(check.problems)} problems, {check.seconds:.1f} s)"]
+    lines += [f"     {p['severity']} {p['entity_map']} {p['field']}: {p['message']}" for p in check.problems]
+    return "\n".join(lines) + "\n"
+
+
 def summary_rows(run: SyncRun, eligible: dict[str, int]) -> list[dict]:
     """Per entity map: eligible, created, updated, unchanged, skipped, failed, seconds."""
     summary = []

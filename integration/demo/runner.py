@@ -96,9 +96,10 @@ class Demo:
         self.processes.web(self.port)
         self.out.write(f"   logs in {self.var}/\n")
 
-        self.say("4/5 Full run of the Prospect-to-cash project")
+        self.say("4/5 Full run of the Prospect-to-cash project, which starts with the pre-flight check")
         full = display.watch(runs.run_start(project=project, mode=SyncRun.Mode.FULL,
                                             trigger=SyncRun.Trigger.COMMAND), out=self.out)
+        self.out.write(display.check_text(full.preflight))
         checks = scenario.check_destinations(project, sales, fno, self.story)
         full_rows = display.summary_rows(full, {name: check.eligible for name, check in checks.items()})
         self.out.write(f"\nRun #{full.pk}: {full.status}\n{display.summary_table(full_rows)}\n")
@@ -176,12 +177,22 @@ class Demo:
             problems.append(f"failed {sorted(failed)} but the bad records are {sorted(bad)}")
         if written != self.story.changed:
             problems.append(f"the incremental run wrote {written}, the changes were {self.story.changed}")
+        if preflight := self.preflight_problem():
+            problems.append(preflight)
         if not incremental_failed <= bad:
             problems.append(f"the incremental run failed {sorted(incremental_failed - bad)}")
         ok = not problems
         message = ("OK: every eligible record was synced, exactly the bad ones failed, and only the changes flowed."
                    if ok else "NOT OK: " + "; ".join(problems))
         return {"ok": ok, "message": message, "problems": problems}
+
+    def preflight_problem(self) -> str:
+        """The shipped template against the emulators: the pre-flight check must find nothing."""
+        project = Project.objects.get(name=PROJECT)
+        check = project.checks.first()
+        if check is None or check.status != "clean":
+            return f"the pre-flight check was not clean: {check.problems if check else 'not run'}"
+        return ""
 
     @property
     def summary_path(self):

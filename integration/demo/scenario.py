@@ -121,8 +121,19 @@ def make_changes(sales: EmulatorClient, fno: EmulatorClient, story: Story) -> di
                    if row["ProductNumber"] not in bad_keys)
     fno.write("PATCH", f"ReleasedProductsV2(dataAreaId='usmf',ItemNumber='{product['ItemNumber']}')",
               {"SalesPrice": round(float(product["SalesPrice"]) * 1.1, 2)})
+    line = _synced_quote_line(sales)
+    # A discount for the whole line: F&O gets it per unit (3.33 over 3 units) and the rounding as a charge.
+    sales.write("PATCH", f"quotedetails({line['quotedetailid']})", {"quantity": 3, "manualdiscountamount": 10})
     return {"Accounts": {a["accountnumber"] for a in accounts}, "Contacts": {contact["msdynce_contactnumber"]},
-            "Products": {product["ProductNumber"]}}
+            "Products": {product["ProductNumber"]}, "Quote lines": {line["quotedetailid"]}}
+
+
+def _synced_quote_line(sales: EmulatorClient) -> dict:
+    """A product line of an active quote of externally maintained products: one the full run wrote to F&O."""
+    quote = next(sales.rows("quotes", **{"$select": "quoteid", "$filter": "statecode eq 1 and "
+                                         "msdynce_hasexternallymaintainedproductsonly eq true"}))
+    return next(row for row in sales.rows("quotedetails", **{"$filter": f"_quoteid_value eq {quote['quoteid']}"})
+                if row.get("_productid_value"))
 
 
 # --- checking the outcome against the emulators ------------------------------------------------------------

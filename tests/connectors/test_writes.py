@@ -170,3 +170,17 @@ def test_finops_quotation_line_upsert_by_its_real_key(finops, fo):
     added = fo.upsert("CDSSalesQuotationLines", {**key, "LineCreationSequenceNumber": 99},
                       {"ProductNumber": line["ProductNumber"]})
     assert added.outcome == "created"  # PATCH answered 404, so it was created under that key
+
+
+def test_finops_a_created_record_teaches_its_enum_keys_for_later_updates(finops, fo):
+    """A fresh process that creates a contact person and later updates it by the stored key needs no extra read."""
+    finops.seed(CustomersV3=1)
+    customer = next(fo.rows("CustomersV3", filter="dataAreaId eq 'usmf'"))
+    key_fields = ("dataAreaId", "ContactPersonPartyNumber", "AssociatedContactType", "AssociatedContactNumber")
+    created = fo.upsert_by_filter("CDSContactPersonsV2", {"ContactPersonId": "CON-TEACH-1"},
+                                  {"AssociatedContactType": "Customer", "LastName": "New",
+                                   "AssociatedContactNumber": customer["CustomerAccount"]}, key_fields=key_fields)
+    stored = {name: str(value) for name, value in created.key.items()}  # as a link holds it: plain JSON text
+    finops.control("DELETE", "stats")
+    fo.upsert("CDSContactPersonsV2", stored, {"LastName": "Updated"}, exists=True)
+    assert finops.stats()["requests_by_entity_set"]["CDSContactPersonsV2"] == {"PATCH": 1}

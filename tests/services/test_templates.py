@@ -64,8 +64,9 @@ def test_loading_creates_the_entity_maps_in_order_with_their_settings(sales, fin
             accounts.change_detection, accounts.source_key_fields, accounts.source_id_field,
             accounts.destination_key_fields, accounts.link_attributes, accounts.conditions) == (
         "sales_to_finops", "accounts", "CustomersV3", "change_tracking", ["accountnumber"], "accountid",
-        ["dataAreaId", "CustomerAccount"], ["PartyNumber"], [{"field": "accountnumber", "op": "not_blank"}])
-    assert maps[2].destination_api_key_fields == ["dataAreaId", "ContactPersonPartyNumber", "AssociatedPartyNumber"]
+        ["dataAreaId", "CustomerAccount"], [], [{"field": "accountnumber", "op": "not_blank"}])
+    assert maps[2].destination_api_key_fields == ["dataAreaId", "ContactPersonPartyNumber", "AssociatedContactType",
+                                                  "AssociatedContactNumber"]
     assert maps[0].source_filter == "dataAreaId eq '{product_company}'"
     assert maps[0].destination_id_field == "productid"
 
@@ -216,8 +217,8 @@ def broken(change) -> dict:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda maps: maps["Accounts"].update(link_attributes=[]),
-     "Contacts: AssociatedPartyNumber looks up Accounts, which does not keep attributes.PartyNumber"),
+    (lambda maps: maps["Contacts"]["field_maps"][2]["options"]["lookup"].update({"return": "attributes.PartyNumber"}),
+     "Contacts: AssociatedContactNumber looks up Accounts, which does not keep attributes.PartyNumber"),
     (lambda maps: maps["Products"].update(destination_id_field=""),
      "Quote lines: ProductNumber looks up Products, which has no destination id field"),
     (lambda maps: maps["Quote lines"]["field_maps"][0]["options"]["lookup"].update(entity_maps=["Quote lines"]),

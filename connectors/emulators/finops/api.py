@@ -103,7 +103,7 @@ def _collection(app: FinOpsEmulator, entity_set: EntitySet, request: Request, me
         row = writes.create(app, entity_set, _body(request))
     location = f"{app.api_url}{entity_set.name}{key_segment(entity_set, row)}"
     payload = {"@odata.context": render.context_url(app.api_url, entity_set, None, single=True),
-               **render.entity(entity_set, row)}
+               **render.entity(entity_set, row, full=render.full_metadata(request.headers.get("Accept")))}
     return json_response(201, payload, [ODATA_VERSION, ("Location", location), ("OData-EntityId", location),
                                         ("ETag", render.etag(row))], content_type=CONTENT_TYPE)
 
