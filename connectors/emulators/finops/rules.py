@@ -2,8 +2,8 @@
 defaultRow), computed amounts, and the checks a generic foreign key cannot express.
 
 Assumptions: generated numbers use per-company sequences ("000123"; customer accounts "US-001"; party numbers
-are global, "000000123"); a line's LineAmount is quantity * (unit price - per-unit discount); header totals are
-recomputed, and the header stored anew (so its ETag changes), whenever a line changes.
+are global, "000000123"); a line's LineAmount is quantity * (unit price - per-unit discount) + its fixed
+charges; header totals are recomputed, and the header stored anew (so its ETag changes), whenever a line changes.
 """
 
 from __future__ import annotations
@@ -240,7 +240,11 @@ class LineRules(Rules):
             if "SalesOrderLineStatus" in row and "SalesOrderLineStatus" not in changed:
                 row["SalesOrderLineStatus"] = "Backorder"
         unit_price = float(row["SalesPrice"]) - float(row["LineDiscountAmount"])
-        row["LineAmount"] = round(float(row[self.quantity]) * unit_price, 2)
+        # Assumption: the line's fixed charges (FixedPriceCharges, X++'s SalesMarkup: "fixed charges on price,
+        # applied once for each invoice") are added once, not per unit; Microsoft's template books the rounding
+        # of a per-unit discount there (p2c-templates 2.6).
+        charges = float(row.get("FixedPriceCharges") or 0)
+        row["LineAmount"] = round(float(row[self.quantity]) * unit_price + charges, 2)
 
     @staticmethod
     def _product(app: FinOpsEmulator, row: Row) -> Row | None:

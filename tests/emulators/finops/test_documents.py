@@ -70,6 +70,16 @@ def test_line_gets_a_lot_id_product_defaults_and_updates_the_header_total(shop):
     assert shop.get(_quote_path("Q1")).json()["QuotationTotalAmount"] == round(line["LineAmount"] + 50, 2)
 
 
+def test_a_lines_fixed_charges_count_once_in_its_amount(shop):
+    """A 10.00 discount on 3 units, sent as 3.33 per unit and a -0.01 charge, makes the line 10.00 cheaper."""
+    shop.post("CDSSalesQuotationHeaders", {"SalesQuotationNumber": "Q1", "RequestingCustomerAccountNumber": "C-1"})
+    line = shop.post("CDSSalesQuotationLines", {"SalesQuotationNumber": "Q1", "ProductNumber": "P00002",
+                                                "SalesPrice": 20, "RequestedSalesQuantity": 3,
+                                                "LineDiscountAmount": 3.33, "FixedPriceCharges": -0.01}).json()
+    assert line["LineAmount"] == 50.0
+    assert shop.get(_quote_path("Q1")).json()["QuotationTotalAmount"] == 50.0
+
+
 def test_quotation_lines_are_keyed_by_sequence_and_quotation_not_lot(shop):
     shop.post("CDSSalesQuotationHeaders", {"SalesQuotationNumber": "Q1", "RequestingCustomerAccountNumber": "C-1"})
     shop.post("CDSSalesQuotationLines", {"SalesQuotationNumber": "Q1", "ProductNumber": "P00001"})
