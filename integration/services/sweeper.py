@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integration import heartbeat
@@ -50,11 +50,12 @@ def sweep() -> dict[str, int]:
     report = {
         "taken_from_dead_workers": _take_back_from_dead_workers(now),
         "broker_lost": int(broker_lost),
-        "requeued_after_broker_loss": _requeue_open_records() if broker_lost else 0,
-        "waiting_due": _requeue(RecordSync.objects.filter(status=RecordStatus.WAITING,
-                                                          next_attempt_at__lte=now - timedelta(seconds=5))),
+        "requeued_after_broker_loss": _requeue_open_records(now) if broker_lost else 0,
+        "waiting_due": _requeue(RecordSync.objects.filter(
+            _not_queued_since("next_attempt_at", now), status=RecordStatus.WAITING,
+            next_attempt_at__lte=now - timedelta(seconds=5))),
         "abandoned": _requeue(RecordSync.objects.filter(
-            status=RecordStatus.RUNNING,
+            _not_queued_since("claimed_at", now), status=RecordStatus.RUNNING,
             claimed_at__lt=now - timedelta(seconds=settings.P2C_RECORD_LEASE_SECONDS))),
         "lost": _requeue_lost(now),
         "stages_orphaned": _restart_orphaned_planning(now),
@@ -73,6 +74,13 @@ def _requeue(queryset) -> int:
     RecordSync.objects.filter(pk__in=ids).update(queued_at=timezone.now())
     enqueue_each(stages.SYNC_RECORD_TASK, ids)
     return len(ids)
+
+
+def _not_queued_since(moment: str, now) -> Q:
+    """Records the sweeper has not queued since `moment` (a field), or queued long enough ago to be lost again: a
+    sweep every few seconds queues a record once, not once per sweep while it waits its turn behind a backlog."""
+    stale = now - timedelta(seconds=settings.P2C_QUEUED_STALE_SECONDS)
+    return Q(queued_at__isnull=True) | Q(queued_at__lt=F(moment)) | Q(queued_at__lt=stale)
 
 
 def _take_back_from_dead_workers(now) -> int:
@@ -103,18 +111,19 @@ def _take_back_from_dead_workers(now) -> int:
     return taken
 
 
-def _requeue_open_records() -> int:
-    """The broker lost its messages: every pending record of a stage in progress is queued again. Waiting
-    records are queued by the sweep when they are due, stages and runs by the rules below."""
-    pending = RecordSync.objects.filter(status=RecordStatus.PENDING,
-                                        stage__status__in=(StageStatus.PLANNING, StageStatus.RUNNING),
-                                        run__status__in=ACTIVE_RUN_STATUSES)
-    ids = list(pending.values_list("id", flat=True))
+def _requeue_open_records(now) -> int:
+    """The broker lost its messages: every pending record of a stage in progress, and every waiting one that is
+    due, is queued again. Waiting records not yet due are queued by the sweep when they are due, stages and runs
+    by the rules below."""
+    lost = RecordSync.objects.filter(
+        Q(status=RecordStatus.PENDING) | Q(status=RecordStatus.WAITING, next_attempt_at__lte=now),
+        stage__status__in=(StageStatus.PLANNING, StageStatus.RUNNING), run__status__in=ACTIVE_RUN_STATUSES)
+    ids = list(lost.values_list("id", flat=True))
     for start in range(0, len(ids), _BATCH):
         batch = ids[start:start + _BATCH]
         RecordSync.objects.filter(pk__in=batch).update(queued_at=timezone.now())
         enqueue_each(stages.SYNC_RECORD_TASK, batch)
-    log.warning("the broker lost its contents: %d pending records queued again", len(ids))
+    log.warning("the broker lost its contents: %d open records queued again", len(ids))
     return len(ids)
 
 
