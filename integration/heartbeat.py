@@ -41,6 +41,7 @@ class _Process:
         self.tasks_seen = 0
         self.steady_since: float | None = None  # monotonic time of the first beat written since the last failure
         self.last_beat = 0.0
+        self.beating = False
 
 
 _process = _Process(socket.gethostname())
@@ -83,9 +84,13 @@ def steady_for(seconds: float) -> bool:
 
 
 def start(node: str) -> None:
-    """Beat once now (so the row exists before the first task is claimed), then every few seconds in a thread."""
+    """Beat once now (so the row exists before the first task is claimed), then every few seconds in a thread;
+    once per process."""
     global _process
+    if _current().beating:
+        return
     _process = _Process(node)
+    _process.beating = True
     _beat(_process)
     threading.Thread(target=_beat_forever, args=(_process,), name="p2c-heartbeat", daemon=True).start()
 
