@@ -1,10 +1,17 @@
 from django.db import migrations, models
 
 
+def forget_the_beat_heartbeat(apps, schema_editor):
+    """Beat asked one worker a minute for a heartbeat; each worker process now writes its own. The database
+    scheduler keeps the entries it was once given, so the old one goes here."""
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(task="p2c.worker_heartbeat").delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ("integration", "0006_webhook_delivery_plural"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
     operations = [
@@ -37,4 +44,5 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, help_text="When the sweeper found it silent and took back its work",
                                        null=True),
         ),
+        migrations.RunPython(forget_the_beat_heartbeat, migrations.RunPython.noop),
     ]
