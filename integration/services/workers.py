@@ -26,7 +26,11 @@ def worker_heartbeat_record(*, name: str, tasks_seen: int, planning: list[int]) 
 
 
 def workers_silent(*, now: datetime) -> list[WorkerHeartbeat]:
-    """Processes silent for the dead interval that nobody has declared gone yet."""
+    """Processes silent for the dead interval that nobody has declared gone yet.
+
+    Assumption: the machines' clocks agree within a few seconds (NTP), as the record lease already assumes; a
+    heartbeat is stamped by its writer's clock and judged by the sweeper's.
+    """
     cutoff = now - timedelta(seconds=settings.P2C_WORKER_DEAD_SECONDS)
     return list(WorkerHeartbeat.objects.filter(gone_at__isnull=True, seen_at__lt=cutoff))
 
