@@ -419,6 +419,8 @@ class RecordSync(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True,
+                                  help_text="The worker process that claimed it last (its heartbeat's name)")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     refresh = models.BooleanField(default=False, help_text="Re-read the source record before syncing (retries)")
@@ -455,17 +457,23 @@ class ChangeCursor(models.Model):
 
 
 class WorkerHeartbeat(models.Model):
-    """The last time each Celery worker proved it can take a task from the queue and write to the database."""
+    """A worker process's last sign of life, written every few seconds by the process itself.
 
-    hostname = models.CharField(max_length=255, unique=True)
+    Its name is what the process's claims carry, so the sweeper can take back exactly a dead process's work.
+    """
+
+    name = models.CharField(max_length=255, unique=True, help_text="Celery node name and process id: celery@host:1234")
     seen_at = models.DateTimeField()
-    tasks_seen = models.PositiveBigIntegerField(default=0)
+    tasks_seen = models.PositiveBigIntegerField(default=0, help_text="Tasks the process has run")
+    planning = models.JSONField(default=list, blank=True, help_text="Ids of the stages the process is planning")
+    gone_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="When the sweeper found it silent and took back its work")
 
     class Meta:
         ordering = ["-seen_at"]
 
     def __str__(self) -> str:
-        return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
 class WebhookDelivery(models.Model):

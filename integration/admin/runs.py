@@ -211,4 +211,4 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
-    list_display = ("hostname", "seen_at", "tasks_seen")
+    list_display = ("name", "seen_at", "tasks_seen", "planning", "gone_at")

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from connectors.errors import ConnectorError, ThrottledError, TransientError
 from integration import mapping
+from integration.heartbeat import process_name
 from integration.models import KeyLink, RecordStatus, RecordSync
 from integration.services import endpoints
 from integration.services.contexts import MapContext, map_context
@@ -86,8 +87,9 @@ def _claim(record_id: int) -> bool:
         # A worker that died mid-record leaves it running; once its lease is over, anyone may take it.
         | Q(status=RecordStatus.RUNNING, claimed_at__lt=lease_expired)
     )
+    # The claim names this process, so the sweeper can take it back as soon as the process is found dead.
     return RecordSync.objects.filter(Q(pk=record_id) & claimable).update(
-        status=RecordStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1) == 1
+        status=RecordStatus.RUNNING, claimed_at=now, claimed_by=process_name(), attempts=F("attempts") + 1) == 1
 
 
 def _sync(record: RecordSync, context: MapContext) -> None:
