@@ -3,6 +3,7 @@ composite key, and records whose key the service generates."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -136,6 +137,50 @@ def test_finops_upsert_by_natural_key_finds_the_generated_key(finops, fo):
     assert updated.outcome == "updated"
     assert updated.key == {name: existing[name] for name in key_fields}
     assert fo.get("CDSContactPersons", updated.key, select=["JobTitle"])["JobTitle"] == "Buyer"
+
+
+def test_finops_two_writers_of_one_new_contact_person_create_it_once_and_both_succeed(finops, fo):
+    finops.seed(CustomersV3=1)
+    customer = next(fo.rows("CustomersV3", filter="dataAreaId eq 'usmf'"))
+    key_fields = ("dataAreaId", "ContactPersonPartyNumber", "AssociatedPartyNumber")
+    body = {"AssociatedPartyNumber": customer["PartyNumber"], "FirstName": "Ann", "LastName": "Lee"}
+    finops.configure(latency_ms=300)  # both look-ups answer "none" before either create arrives
+    start, results, errors = threading.Barrier(2), [], []
+
+    def write(job_title: str) -> None:
+        start.wait()
+        try:
+            results.append(fo.upsert_by_filter("CDSContactPersons", {"ContactPersonId": "RACE-1"},
+                                               {**body, "JobTitle": job_title}, key_fields=key_fields, company="usmf"))
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(title,)) for title in ("Buyer", "CFO")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    finops.configure(latency_ms=0)
+
+    assert errors == []
+    assert sorted(result.outcome for result in results) == ["created", "updated"]
+    assert finops.stats()["requests_by_entity_set"]["CDSContactPersons"]["POST"] == 2  # the race did happen
+    persons = list(fo.rows("CDSContactPersons", filter="ContactPersonId eq 'RACE-1'"))
+    assert len(persons) == 1
+    assert results[0].key == results[1].key == {name: persons[0][name] for name in key_fields}
+
+
+def test_finops_key_fields_cannot_change_and_the_update_says_so(fo):
+    key = {"dataAreaId": "usmf", "CustomerAccount": "KEY-OLD"}
+    fo.upsert("CustomersV3", key, {"OrganizationName": "Keyed", **GROUP}, exists=False)
+
+    with pytest.raises(ValidationError, match="part of the key"):
+        fo.update("CustomersV3", key, {"CustomerAccount": "KEY-NEW", "OrganizationName": "Renamed"})
+
+    assert fo.get("CustomersV3", key, select=["OrganizationName"])["OrganizationName"] == "Keyed"
+    updated = fo.update("CustomersV3", key, {"CustomerAccount": "key-old", "OrganizationName": "Same key"})
+    assert updated.outcome == "updated"  # the same key in another case is no change
+    assert fo.get("CustomersV3", key, select=["OrganizationName"])["OrganizationName"] == "Same key"
 
 
 def test_finops_quotation_line_upsert_by_header_and_sequence(finops, fo):
