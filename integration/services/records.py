@@ -167,7 +167,7 @@ def _sync(record: RecordSync, context: MapContext) -> None:
 
 def _write_and_link(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord) -> None:
     """Write the mapped record where its link says (a changed key is handled as the entity map states), link it,
-    and record the outcome."""
+    and record the outcome; the link and the outcome are committed together."""
     entity_map = record.entity_map
     payload_hash = mapping.payload_hash(mapped.payload)
     destination_key = mapping.destination_key_text(mapped.destination_key)
@@ -200,16 +200,18 @@ def _write_and_link(record: RecordSync, snapshot: dict, mapped: mapping.MappedRe
     outcome = RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED
     notes = _key_change_note(record, link, previous, destination_key, renamed=renames) if previous else ""
     try:
-        with _savepoint():
+        # One transaction: a worker killed between the two used to leave the link without the outcome, and the
+        # next attempt then found its own link and reported "unchanged" for a record this run had written.
+        with transaction.atomic():
             if link is None or not KeyLink.objects.filter(pk=link.pk).update(**values):
                 KeyLink.objects.create(entity_map=entity_map, **values)
+            _finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload,
+                    destination_key=destination_key, previous_destination_key=previous,
+                    notes="; ".join(note for note in (record.notes, notes) if note))
     except IntegrityError:
         # Another record holds this destination, or a concurrent sync of this one won the race: try again.
         raise _RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently "
                           "or is linked to another source record", max_attempts=3) from None
-    _finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload,
-            destination_key=destination_key, previous_destination_key=previous,
-            notes="; ".join(note for note in (record.notes, notes) if note))
 
 
 def _link_of(record: RecordSync) -> KeyLink | None:
@@ -278,9 +280,10 @@ def _sync_delete(record: RecordSync) -> None:
         return
     if entity_map.propagate_deletes:
         _call(lambda: endpoints.delete(entity_map, link=link))
-        link.delete()
-        _finish(record, RecordStatus.SUCCEEDED, outcome=RecordSync.Outcome.DELETED,
-                destination_key=link.destination_key)
+        with transaction.atomic():  # as for a write: the link goes with the outcome, or neither does
+            link.delete()
+            _finish(record, RecordStatus.SUCCEEDED, outcome=RecordSync.Outcome.DELETED,
+                    destination_key=link.destination_key)
         return
     KeyLink.objects.filter(pk=link.pk).update(source_deleted_at=timezone.now())
     _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, destination_key=link.destination_key,
