@@ -6,6 +6,7 @@ response, either way, becomes the same `WriteResult`.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ from connectors.config import ConnectionConfig
 from connectors.errors import ValidationError
 from connectors.odata import Key, key_path, query_string
 from connectors.paging import Page, iter_pages
+from connectors.service_metadata import ServiceModel, parse_csdl
 from connectors.transport import ApiProfile, Transport
 
 
@@ -90,6 +92,12 @@ class ODataClient:
         if select:
             url += ("&" if "?" in url else "?") + query_string({"$select": tuple(select)})
         return self.transport.request("GET", url, entity_set=entity_set, key=key).json()
+
+    def service_model(self) -> ServiceModel:
+        """The environment's `$metadata`: its entity sets, their keys, properties and navigation properties."""
+        response = self.transport.request("GET", self.url("$metadata"), headers={"Accept": "application/xml"},
+                                          entity_set="$metadata")
+        return parse_csdl(io.BytesIO(response.content))
 
     def full_scan(self, entity_set: str, *, key_fields: Sequence[str], select: Sequence[str] = (),
                   filter: str | None = None) -> ChangeRead:

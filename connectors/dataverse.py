@@ -17,7 +17,8 @@ from connectors.batch import Operation
 from connectors.changes import ChangeRead, DeltaRead, WatermarkRead
 from connectors.classify import classify_dataverse
 from connectors.errors import DuplicateError, NotFoundError, ValidationError
-from connectors.odata import Key, bind, key_path
+from connectors.odata import Key, bind, key_path, literal
+from connectors.service_metadata import TABLE_DEFINITION_QUERY, TableDefinition, table_definition
 from connectors.transport import ApiProfile
 
 WriteMode = Literal["upsert", "update", "create"]
@@ -120,6 +121,16 @@ class DataverseClient(ODataClient):
     def bind(self, entity_set: str, key: Key) -> str:
         """The value of `<navigation>@odata.bind`: `/accounts(<guid>)` or `/accounts(accountnumber='X')`."""
         return bind(entity_set, self.checked_key(entity_set, key))
+
+    def table_definition(self, logical_name: str) -> TableDefinition | None:
+        """The table's definition (columns with required levels, alternate keys with their index status, change
+        tracking) from `EntityDefinitions`; None when the environment has no such table."""
+        url = self.url(f"EntityDefinitions(LogicalName={literal(logical_name)})", TABLE_DEFINITION_QUERY)
+        try:
+            body = self.transport.request("GET", url, entity_set="EntityDefinitions").json()
+        except NotFoundError:
+            return None
+        return table_definition(body)
 
     # --- change feeds ----------------------------------------------------------------------------------------
     def delta_changes(self, entity_set: str, *, select: Sequence[str], cursor: str | None = None,

@@ -247,6 +247,31 @@ class KeyLink(models.Model):
         return f"{self.source_key} → {self.destination_key}"
 
 
+class ProjectCheck(models.Model):
+    """One pre-flight check of a project against its two environments' live metadata and reference data."""
+
+    class Status(models.TextChoices):
+        CLEAN = "clean", "Clean"
+        WARNINGS = "warnings", "Warnings"
+        ERRORS = "errors", "Errors"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="checks")
+    created_at = models.DateTimeField(auto_now_add=True)
+    trigger = models.CharField(max_length=20, help_text="admin, api, command or run")
+    requested_by = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    problems = models.JSONField(default=list, blank=True,
+                                help_text="Each problem: severity, entity map, field, message and fix")
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} check #{self.pk} ({self.status})"
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -287,6 +312,10 @@ class SyncRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     message = models.TextField(blank=True)
     counts = models.JSONField(default=dict, blank=True, help_text="Records by outcome, set when the run ends")
+    check_first = models.BooleanField(default=False, help_text="Runs the pre-flight check before its first stage "
+                                                                "and refuses to go on when it finds errors")
+    preflight = models.ForeignKey(ProjectCheck, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="runs", help_text="The check this run started with")
 
     class Meta:
         ordering = ["-created_at", "-id"]

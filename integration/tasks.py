@@ -5,13 +5,18 @@ from __future__ import annotations
 from celery import shared_task
 
 from integration.queueing import enqueue
-from integration.services import records, retention, schedules, stages, sweeper
+from integration.services import records, retention, runs, schedules, stages, sweeper
 from integration.services.workers import worker_heartbeat_record
 
 
 @shared_task(name="p2c.start_stage")
 def start_stage(stage_id: int) -> None:
     stages.stage_start(stage_id=stage_id)
+
+
+@shared_task(name="p2c.preflight_run")
+def preflight_run(run_id: int) -> None:
+    runs.run_preflight(run_id=run_id)
 
 
 @shared_task(name="p2c.sync_record")

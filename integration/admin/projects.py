@@ -9,9 +9,11 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
+from integration.admin.checks import check_link
 from integration.admin.secrets import SecretsForm
 from integration.models import EntityMap, FieldMap, KeyLink, OrganizationMapping, Project, SyncRun, ValueMapEntry
 from integration.services import runs, schedules
+from integration.services.preflight import project_check
 
 COMPACT_JSON = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 28})}}
 
@@ -62,20 +64,21 @@ class EntityMapInline(admin.TabularInline):
 class ProjectAdmin(admin.ModelAdmin):
     form = ProjectForm
     list_display = ("name", "template", "paused", "schedule", "sales_connection", "finops_connection",
-                    "last_run")
+                    "last_run", "last_check")
     list_filter = ("paused", "template")
     search_fields = ("name", "description")
     inlines = [OrganizationMappingInline, EntityMapInline]
-    actions = ["run_incremental", "run_full", "pause", "resume"]
+    actions = ["run_incremental", "run_full", "check", "pause", "resume"]
     fieldsets = (
-        (None, {"fields": ("name", "description", "template", "sales_connection", "finops_connection")}),
+        (None, {"fields": ("name", "description", "template", "sales_connection", "finops_connection",
+                           "last_check")}),
         ("Schedule", {"fields": ("paused", "schedule_minutes", "schedule_crontab"),
                       "description": "Incremental runs every N minutes, or on a crontab (UTC). Leave both blank "
                                      "to run only on demand and from webhooks."}),
         ("Dataverse webhooks", {"fields": ("webhook_url", "webhook_secret", "clear_webhook_secret")}),
         ("History", {"fields": ("retention_days",)}),
     )
-    readonly_fields = ("webhook_url",)
+    readonly_fields = ("webhook_url", "last_check")
 
     @admin.display(description="schedule")
     def schedule(self, obj: Project) -> str:
@@ -90,6 +93,10 @@ class ProjectAdmin(admin.ModelAdmin):
             return "—"
         url = reverse("admin:integration_syncrun_change", args=[run.pk])
         return format_html('<a href="{}">#{} {} ({})</a>', url, run.pk, run.get_status_display(), run.mode)
+
+    @admin.display(description="pre-flight check")
+    def last_check(self, obj: Project) -> str:
+        return check_link(obj.checks.first()) if obj.pk else "—"
 
     @admin.display(description="webhook URL")
     def webhook_url(self, obj: Project) -> str:
@@ -129,6 +136,13 @@ class ProjectAdmin(admin.ModelAdmin):
                 url = reverse("admin:integration_syncrun_change", args=[run.pk])
                 self.message_user(request, format_html('{}: <a href="{}">run #{}</a> ({}) started', project.name,
                                                        url, run.pk, mode), messages.SUCCESS)
+
+    @admin.action(description="Check against the environments (reads both, writes nothing)", permissions=["run"])
+    def check(self, request, queryset):
+        for project in queryset:
+            result = project_check(project=project, trigger="admin", requested_by=request.user.get_username())
+            level = {"clean": messages.SUCCESS, "warnings": messages.WARNING}.get(result.status, messages.ERROR)
+            self.message_user(request, format_html("{}: {}", project.name, check_link(result)), level)
 
     @admin.action(description="Pause (no scheduled or manual runs)", permissions=["change"])
     def pause(self, request, queryset):

@@ -6,7 +6,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from integration.models import ACTIVE_RUN_STATUSES, EntityMap, Project, RecordStatus, RecordSync, RunStatus, SyncRun
+from integration.models import (
+    ACTIVE_RUN_STATUSES,
+    EntityMap,
+    Project,
+    ProjectCheck,
+    RecordStatus,
+    RecordSync,
+    RunStatus,
+    SyncRun,
+)
 from integration.services import runs
 
 
@@ -48,7 +57,7 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncRun
         fields = ("id", "url", "project", "mode", "trigger", "is_bulk", "status", "requested_by", "created_at",
-                  "started_at", "finished_at", "message", "counts", "records_url")
+                  "started_at", "finished_at", "message", "counts", "records_url", "check_first", "preflight")
 
     def get_url(self, obj: SyncRun) -> str:
         return reverse("api:run-detail", args=[obj.pk], request=self.context.get("request"))
@@ -102,6 +111,9 @@ class RunStartSerializer(serializers.Serializer):
     entity_maps = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
                                         allow_empty=False, max_length=100,
                                         help_text="Names of entity maps to run; all enabled ones when left out")
+    check = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                     help_text="Run the pre-flight check first and refuse to sync on errors; "
+                                               "by default full runs do and incremental runs don't")
 
     def validate_entity_maps(self, names: list[str]) -> list[str]:
         known = set(self.context["project"].entity_maps.values_list("name", flat=True))
@@ -109,6 +121,23 @@ class RunStartSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(f"no entity map named {', '.join(unknown)} in this project")
         return names
+
+
+class ProblemSerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    entity_map = serializers.CharField(allow_blank=True)
+    field = serializers.CharField()
+    message = serializers.CharField()
+    fix = serializers.CharField()
+
+
+class ProjectCheckSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    problems = ProblemSerializer(many=True)
+
+    class Meta:
+        model = ProjectCheck
+        fields = ("id", "project", "status", "created_at", "trigger", "requested_by", "seconds", "problems")
 
 
 class RunFilterSerializer(serializers.Serializer):

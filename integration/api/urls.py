@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/<slug:name>/", views.ProjectDetail.as_view(), name="project-detail"),
     path("projects/<slug:name>/entity-maps/", views.ProjectEntityMaps.as_view(), name="project-entity-maps"),
     path("projects/<slug:name>/runs/", views.ProjectRuns.as_view(), name="project-runs"),
+    path("projects/<slug:name>/check/", views.ProjectCheckRun.as_view(), name="project-check"),
     path("projects/<slug:name>/pause/", views.ProjectPause.as_view(), name="project-pause"),
     path("projects/<slug:name>/resume/", views.ProjectResume.as_view(), name="project-resume"),
     path("runs/", views.RunList.as_view(), name="run-list"),

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from integration.api import serializers as s
 from integration.api.permissions import ActionPermission, ModelPermissions
 from integration.models import EntityMap, Project, RecordSync, SyncRun
-from integration.services import retries, runs, schedules
+from integration.services import preflight, retries, runs, schedules
 
 
 def _conflict(detail: str, run: SyncRun | None, request) -> Response:
@@ -70,12 +70,27 @@ class ProjectRuns(generics.ListCreateAPIView):
         try:
             run = runs.run_start(project=project, mode=start.validated_data["mode"],
                                  entity_maps=start.validated_data.get("entity_maps"), trigger=SyncRun.Trigger.API,
-                                 requested_by=request.user.get_username())
+                                 requested_by=request.user.get_username(), check=start.validated_data.get("check"))
         except runs.RunInProgress as exc:
             return _conflict(str(exc), exc.run, request)
         except runs.RunRefused as exc:
             return _conflict(str(exc), None, request)
         return _accepted(run, request)
+
+
+class ProjectCheckRun(APIView):
+    """Check the project's entity maps against both environments now (reads them, writes nothing): 200 with every
+    problem found, each naming the entity map, the field and the fix. Needs the permission to start runs."""
+
+    permission_classes = [ActionPermission]
+    required_permissions = ["integration.add_syncrun"]
+
+    @extend_schema(request=None, responses=s.ProjectCheckSerializer)
+    def post(self, request, name: str):
+        project = get_object_or_404(Project.objects.select_related("sales_connection", "finops_connection"),
+                                    name=name)
+        check = preflight.project_check(project=project, trigger="api", requested_by=request.user.get_username())
+        return Response(s.ProjectCheckSerializer(check).data)
 
 
 class ProjectPause(APIView):

@@ -61,7 +61,7 @@ class ConnectionTestFailed(Exception):
 
 
 # Small sets every environment has, readable by any application user that can read anything.
-TEST_ENTITY_SETS = {"dataverse": "transactioncurrencies", "finops": "Currencies"}
+TEST_ENTITY_SETS = {"dataverse": "transactioncurrencies", "finops": "LegalEntities"}
 
 
 def connection_test(*, connection: Connection) -> str:

@@ -35,6 +35,7 @@ from integration.queueing import enqueue
 log = logging.getLogger(__name__)
 
 START_STAGE_TASK = "p2c.start_stage"
+PREFLIGHT_TASK = "p2c.preflight_run"
 FINISHED_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.WARNING, StageStatus.FAILED, StageStatus.CANCELLED)
 
 
@@ -49,8 +50,11 @@ class RunInProgress(RunRefused):
 
 
 def run_start(*, project: Project, mode: str = SyncRun.Mode.INCREMENTAL, entity_maps: Sequence[str] | None = None,
-              trigger: str, requested_by: str = "") -> SyncRun:
-    """Start a bulk run over the project's enabled entity maps (or the named ones), in their order."""
+              trigger: str, requested_by: str = "", check: bool | None = None) -> SyncRun:
+    """Start a bulk run over the project's enabled entity maps (or the named ones), in their order.
+
+    A full run starts with the pre-flight check (`check`: None means "when full") and ends, failed, without
+    syncing a record when the check finds errors."""
     if project.paused:
         raise RunRefused(f"project {project.name} is paused")
     if mode not in (SyncRun.Mode.FULL, SyncRun.Mode.INCREMENTAL):
@@ -66,8 +70,9 @@ def run_start(*, project: Project, mode: str = SyncRun.Mode.INCREMENTAL, entity_
     with transaction.atomic():
         try:
             with transaction.atomic():
-                run = SyncRun.objects.create(project=project, mode=mode, trigger=trigger, is_bulk=True,
-                                             requested_by=requested_by)
+                run = SyncRun.objects.create(
+                    project=project, mode=mode, trigger=trigger, is_bulk=True, requested_by=requested_by,
+                    check_first=mode == SyncRun.Mode.FULL if check is None else check)
         except IntegrityError:
             active = SyncRun.objects.filter(project=project, is_bulk=True, status__in=ACTIVE_RUN_STATUSES).first()
             if active is None:  # it finished in between; the caller may simply try again
@@ -86,8 +91,45 @@ def stages_create(*, run: SyncRun, entity_maps: Sequence[EntityMap], full: bool 
         SyncStage(run=run, entity_map=entity_map, order=position, full=full, reads_source=reads_source)
         for position, entity_map in enumerate(entity_maps)
     )
-    enqueue(START_STAGE_TASK, stages[0].pk)
+    if run.check_first:
+        enqueue(PREFLIGHT_TASK, run.pk)
+    else:
+        enqueue(START_STAGE_TASK, stages[0].pk)
     return stages
+
+
+def run_preflight(*, run_id: int) -> None:
+    """The run's pre-flight check, once: errors end the run (failed, nothing synced); else its first stage starts."""
+    from integration.services.preflight import project_check
+
+    run = SyncRun.objects.select_related("project__sales_connection", "project__finops_connection").get(pk=run_id)
+    if run.status not in ACTIVE_RUN_STATUSES or run.preflight_id is not None:
+        return
+    check = project_check(project=run.project, trigger="run", requested_by=run.requested_by)
+    if not SyncRun.objects.filter(pk=run.pk, preflight__isnull=True).update(preflight=check):
+        return  # a redelivered message checked too; the first one goes on
+    run.preflight = check
+    errors = [problem for problem in check.problems if problem["severity"] == "error"]
+    if errors:
+        first = errors[0]
+        where = " / ".join(part for part in (first["entity_map"], first["field"]) if part)
+        run_fail(run=run, message=f"the pre-flight check (check #{check.pk}) found {len(errors)} error(s), so "
+                                  f"nothing was synced; first: {where}: {first['message']}. Fix them, or start "
+                                  "the run without the check")
+        return
+    run_continue(run=run)
+
+
+def run_fail(*, run: SyncRun, message: str) -> bool:
+    """End a run that cannot go on: its stages not yet ended are cancelled, it is failed with the message."""
+    now = timezone.now()
+    with transaction.atomic():
+        run.stages.exclude(status__in=FINISHED_STAGE_STATUSES).update(status=StageStatus.CANCELLED, finished_at=now)
+        changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
+            status=RunStatus.FAILED, finished_at=now, message=message[:4000], counts=run_counts(run=run))
+    if changed:
+        log.warning("run failed run=%s project=%s: %s", run.pk, run.project.name, message)
+    return bool(changed)
 
 
 def run_start_given(*, project: Project, mode: str, trigger: str, records: Sequence[RecordSync],
@@ -136,7 +178,10 @@ def _make_storable(record: RecordSync, definition: MapDefinition) -> None:
 
 
 def run_continue(*, run: SyncRun) -> None:
-    """After a stage ended: start the next pending stage, or finish the run."""
+    """After a stage ended (or the check passed): start the next pending stage, or finish the run."""
+    if run.check_first and run.preflight_id is None:
+        enqueue(PREFLIGHT_TASK, run.pk)  # the check's message was lost: it comes first
+        return
     next_stage = run.stages.filter(status=StageStatus.PENDING).order_by("order").first()
     if next_stage is not None:
         enqueue(START_STAGE_TASK, next_stage.pk)

@@ -24,17 +24,20 @@ class Command(BaseCommand):
         parser.add_argument("--full", action="store_true", help="read everything, not only what changed")
         parser.add_argument("--entity-map", action="append", dest="entity_maps", metavar="NAME",
                             help="only this entity map (repeatable)")
+        parser.add_argument("--skip-check", action="store_true",
+                            help="full runs: do not start with the pre-flight check (check_project)")
         parser.add_argument("--wait", action="store_true", help="show progress and wait for the run to end")
         parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up after N seconds")
 
-    def handle(self, *args, project, full, entity_maps, wait, timeout, **options):
+    def handle(self, *args, project, full, entity_maps, wait, timeout, skip_check, **options):
         try:
             project_obj = Project.objects.get(name=project)
         except Project.DoesNotExist:
             raise CommandError(f"no project named {project!r}", returncode=2) from None
         try:
             run = runs.run_start(project=project_obj, mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
-                                 entity_maps=entity_maps, trigger=SyncRun.Trigger.COMMAND)
+                                 entity_maps=entity_maps, trigger=SyncRun.Trigger.COMMAND,
+                                 check=False if skip_check else None)
         except runs.RunRefused as exc:
             raise CommandError(str(exc), returncode=2) from None
         self.stdout.write(f"run #{run.pk} of {project_obj.name} queued ({run.mode})")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0007_fieldmap_omit_blank'),
+        ('integration', '0008_project_check'),
     ]
 
     operations = [
