@@ -88,11 +88,14 @@ def test_renaming_a_customer_is_refused_by_fno_and_says_so_until_the_map_creates
     assert {"ACC-NEW-0002", account["accountnumber"]} <= set(customers(finops))
 
 
-def test_a_changed_contact_number_renames_the_contact_person(dataverse, finops, celery_worker):
+def test_a_changed_contact_number_writes_a_new_contact_person_and_reports_the_old_one(dataverse, finops,
+                                                                                     celery_worker):
+    """The template creates and reports: whether F&O lets a contact person's ContactPersonId change is not
+    published, and the emulator refuses it as it refuses any change of a stored key."""
     dataverse.seed(accounts=3, contacts=6, seed=52)
     project = prospect_to_cash_project(dataverse, finops)
     contacts = project.entity_maps.get(name="Contacts")
-    EntityMap.objects.filter(pk=contacts.pk).update(on_key_change=KeyChange.RENAME)
+    assert contacts.on_key_change == KeyChange.CREATE_AND_REPORT
     assert run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts", "Contacts"]).status == \
         RunStatus.SUCCEEDED
     before = KeyLink.objects.filter(entity_map=contacts).order_by("source_key").first()
@@ -105,13 +108,10 @@ def test_a_changed_contact_number_renames_the_contact_person(dataverse, finops, 
 
     assert run.status == RunStatus.SUCCEEDED
     record = run.records.get()
-    assert (record.outcome, record.previous_destination_key) == ("updated", before.destination_key)
-    assert "renamed" in record.notes
-    assert "renamed" in run.message
-    after = KeyLink.objects.get(pk=before.pk)
-    assert after.destination_key_values == before.destination_key_values  # the same contact person
+    assert (record.outcome, record.previous_destination_key) == ("created", before.destination_key)
+    assert "left in place" in record.notes
+    assert "1 records changed their key" in run.message
     rows = finops.rows(contacts.destination_entity_set, **{"cross-company": "true"})
-    assert len(rows) == persons
-    key_field = next(name for name in contacts.destination_key_fields if name != "dataAreaId")
-    assert "CON-NEW-0001" in {row[key_field] for row in rows}
-    assert before.source_key not in {row[key_field] for row in rows}
+    assert len(rows) == persons + 1
+    assert {"CON-NEW-0001", before.source_key} <= {row["ContactPersonId"] for row in rows}
+    assert KeyLink.objects.get(pk=before.pk).source_key == "CON-NEW-0001"  # the link moved to the new record
