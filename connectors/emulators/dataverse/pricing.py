@@ -9,13 +9,15 @@ fills them.
   the price list ... Product synchronization won't succeed unless there is a price list that has a matching
   currency" (UO-PRD): the solution's product plug-in (PostOperation Create/Update of product, P2CPKG).
 
-Assumptions: Dataverse records a pricing error on a line (pricingerrorcode 11, "Product Not In Price Level")
-where Sales' forms only offer the price list's products; the emulator refuses such a line instead, with
-InvalidArgument and a sentence naming the product, unit and price list, so a sync that forgot the price list
-fails loudly. Quote lines are not held to it (their flow runs from Sales, which priced them). A "valid" price list
-is an active one whose dates include today; a product without a currency is in the base currency (exchange rate
-1). The plug-in's refusal is an ISV-aborted error (0x80040265, what a plug-in exception returns) in our words; it
-keeps the item in step on later changes of the product's price, unit or currency.
+Assumptions: what the platform does with a product line whose product is not in the price list is not in the
+docs found; the line entities carry a pricing error choice with "Product Not In Price Level" (pricingerrorcode
+11), and Sales' forms offer only the price list's products. The emulator refuses such a line, on every write of
+it (Dataverse prices a line again when it changes), with InvalidArgument and a sentence naming the product, unit
+and price list, so a sync that forgot the price list fails loudly. Quote lines are not held to it (their flow
+runs from Sales, which priced them). A "valid" price list is an active one whose dates include today; a product
+without a currency is in the base currency (exchange rate 1). The plug-in's refusal is an ISV-aborted error
+(0x80040265, what a plug-in exception returns) in our words; it keeps the item in step on later changes of the
+product's price, unit or currency.
 """
 
 from __future__ import annotations

@@ -115,8 +115,8 @@ def post_packing_slip(app: FinOpsEmulator, company: str, number: str, quantities
 
 
 def calculate_totals(app: FinOpsEmulator, company: str | None = None, number: str | None = None) -> list[Row]:
-    """"Calculate sales totals": one order when `number` is given, else every order (of `company`, when given)
-    whose totals are not up to date; returns the orders calculated."""
+    """The "Calculate sales totals" batch: one order when `number` is given, else every order (of `company`, when
+    given) whose totals are not up to date; returns the orders calculated."""
     if number is not None:
         return [_calculate(app, find_order(app, company or app.default_company, number))]
     stale = [order for order in app.store.tables[ORDER.name].scan((company.lower(),) if company else None)
