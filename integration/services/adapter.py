@@ -1,4 +1,6 @@
-"""The engine's side of the connectors: which connection an entity map reads and writes, and how.
+"""The adapter: the engine's side of the connectors, as OCA's connector calls the piece that talks to the remote
+system. Which connection an entity map reads and writes, and how each system is written (Dataverse upserts by
+key, F&O creates or updates, finding a server-keyed record by its natural key first), one record or a batch.
 
 Everything here is a translation from entity-map settings to connector calls; the connectors own the protocol.
 """
