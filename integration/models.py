@@ -51,6 +51,9 @@ class Connection(models.Model):
                                                       help_text="Client-side budget shared by all workers")
     window_seconds = models.PositiveIntegerField(default=300)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    batch_size = models.PositiveIntegerField(
+        default=100, help_text="Records a bulk run writes per request to this environment ($batch, each record its "
+                               "own operation with its own outcome); 1 writes them one by one")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

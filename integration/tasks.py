@@ -6,7 +6,7 @@ from celery import shared_task
 
 from integration import heartbeat, task_names  # also connects the worker signals that start each process's heartbeat
 from integration.queueing import enqueue
-from integration.services import records, retention, runs, schedules, stages, sweeper
+from integration.services import batches, records, retention, runs, schedules, stages, sweeper
 
 
 @shared_task(name=task_names.START_STAGE)
@@ -25,6 +25,11 @@ def sync_record(record_id: int) -> None:
     decision = records.record_sync(record_id=record_id)
     if decision.retry_in is not None:
         enqueue(task_names.SYNC_RECORD, record_id, countdown=decision.retry_in)
+
+
+@shared_task(name=task_names.SYNC_BATCH)
+def sync_batch(record_ids: list[int]) -> None:
+    batches.batch_sync(record_ids=record_ids)
 
 
 @shared_task(name=task_names.RUN_SCHEDULED_PROJECT)

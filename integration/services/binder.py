@@ -63,10 +63,19 @@ def note_source_deleted(*, link: KeyLink) -> None:
 
 
 # --- many records (a batch, a page being planned) --------------------------------------------------------------
-def links_of(*, entity_map: EntityMap, source_keys: Collection[str]) -> dict[str, KeyLink]:
-    """The links of many records by source key, in one query."""
-    return {link.source_key: link for link in KeyLink.objects.filter(entity_map=entity_map,
-                                                                       source_key__in=list(source_keys))}
+def links_of(*, entity_map: EntityMap, records: Collection[tuple[str, str]]) -> dict[str, KeyLink]:
+    """Source key -> link, for many (source key, source id) records in one query: by key, else (the key changed)
+    by id, as `link_of` finds one record's."""
+    keys = [key for key, _ in records]
+    ids = [source_id for _, source_id in records if source_id]
+    found = list(KeyLink.objects.filter(Q(source_key__in=keys) | Q(source_id__in=ids), entity_map=entity_map))
+    by_key = {link.source_key: link for link in found}
+    by_id: dict[str, KeyLink] = {}
+    for link in sorted(found, key=lambda link: link.synced_at):
+        if link.source_id:
+            by_id[link.source_id] = link  # the latest synced wins, as in link_of
+    return {key: by_key.get(key) or by_id.get(source_id) for key, source_id in records
+            if key in by_key or source_id in by_id}
 
 
 def bind_many(*, entity_map: EntityMap, values: Sequence[Mapping[str, Any]]) -> None:

@@ -26,7 +26,7 @@ from integration.models import (
     SyncRun,
     SyncStage,
 )
-from integration.queueing import enqueue_each
+from integration.queueing import enqueue_batches, enqueue_each
 from integration.services import adapter, binder
 from integration.services.contexts import map_context
 
@@ -156,6 +156,11 @@ def _insert_and_queue(stage: SyncStage, rows: list[RecordSync], *, read: int, in
     _insert_chunk(stage, chunks[-1], read=read, ineligible=ineligible)
 
 
+def _batch_size(stage: SyncStage) -> int:
+    """Records per write request: the destination connection's batch size (1: one by one)."""
+    return max(1, adapter.destination_connection(stage.entity_map).batch_size)
+
+
 def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, ineligible: int = 0) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -166,7 +171,11 @@ def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, in
                 rows, update_conflicts=True, unique_fields=["stage", "source_key"],
                 update_fields=["snapshot", "operation", "source_id", "queued_at", "notes"])
             pending = [row.pk for row in created if row.pk is not None and row.status == RecordStatus.PENDING]
-            enqueue_each(task_names.SYNC_RECORD, pending)
+            size = _batch_size(stage)
+            if size > 1:
+                enqueue_batches(task_names.SYNC_BATCH, pending, size)
+            else:
+                enqueue_each(task_names.SYNC_RECORD, pending)
         SyncStage.objects.filter(pk=stage.pk).update(
             records_read=F("records_read") + read, records_ineligible=F("records_ineligible") + ineligible,
             heartbeat_at=now)

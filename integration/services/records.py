@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -106,7 +107,7 @@ def _sync(record: RecordSync, context: MapContext) -> None:
     if record.attempts > settings.P2C_RECORD_MAX_ATTEMPTS:
         raise Fail("abandoned", f"gave up after {record.attempts - 1} attempts; the last one never ended (its "
                                  "worker stopped or ran out of time)")
-    _check_source_id(record)
+    check_source_id(record)
     snapshot = record.snapshot
     if record.refresh:
         snapshot = call(lambda: adapter.read_record(entity_map, source_id=record.source_id,
@@ -128,71 +129,114 @@ def _sync(record: RecordSync, context: MapContext) -> None:
     if record.operation == RecordSync.Operation.DELETE:
         _sync_delete(record)
         return
-    reason = mapping.ineligibility(definition, snapshot)
-    if reason:
-        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
-        return
     _rekey(record, definition, snapshot)
-    try:
-        resolver = DatabaseResolver(entity_map=entity_map, organization_mappings=context.organization_mappings,
-                                    map_ids=context.map_ids)
-        mapped = call(lambda: mapping.map_record(definition, snapshot, resolver))
-    except mapping.MissingLink as exc:
-        if exc.when_missing == "skip":
-            finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=str(exc))
-            return
-        raise RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
-    except mapping.MappingError as exc:
-        # The row already names the record; the message names the field and says why.
-        raise Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
-    _write_and_link(record, snapshot, mapped)
-
-
-def _write_and_link(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord) -> None:
-    """Write the mapped record where its link says (a changed key is handled as the entity map states), link it,
-    and record the outcome; the link and the outcome are committed together."""
-    entity_map = record.entity_map
-    payload_hash = mapping.payload_hash(mapped.payload)
-    destination_key = mapping.destination_key_text(mapped.destination_key)
-    source_hash = mapping.record_hash(snapshot)
-    link = binder.link_of(entity_map=entity_map, source_key=record.source_key, source_id=record.source_id)
-    # A link whose destination key differs: the record's key changed since it was written (a new account
-    # number; another legal entity). Writing by the new key alone would leave the old record behind unsaid.
-    previous = link.destination_key if link is not None and link.destination_key != destination_key else ""
-    if link is not None and not previous and link.payload_hash == payload_hash and link.source_deleted_at is None:
-        binder.rebind_unchanged(link=link, source_key=record.source_key, source_hash=source_hash)
-        finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED, payload=mapped.payload,
-                destination_key=destination_key)
+    resolver = DatabaseResolver(entity_map=entity_map, organization_mappings=context.organization_mappings,
+                                map_ids=context.map_ids)
+    mapped = map_eligible(record, snapshot, definition, resolver)
+    if mapped is None:
         return
-
-    renames = bool(previous) and entity_map.on_key_change == KeyChange.RENAME
-    if renames:
-        result = _rename(entity_map, link, mapped, previous, destination_key)
+    link = binder.link_of(entity_map=entity_map, source_key=record.source_key, source_id=record.source_id)
+    change = change_of(record, snapshot, mapped, link)
+    if change is None:
+        return
+    if change.renames:
+        result = _rename(entity_map, link, mapped, change.previous, change.destination_key)
     else:
         result = call(lambda: adapter.write(entity_map, key=mapped.destination_key, payload=mapped.payload,
-                                               link=None if previous else link))
-    kept = link.attributes if link is not None and (renames or not previous) else {}
-    values = {
-        # The natural key the mapping computed identifies the link; the API's own key addresses the record.
-        "source_key": record.source_key, "source_id": record.source_id, "destination_key": destination_key,
-        "destination_key_values": result.key, "destination_id": result.destination_id,
-        "attributes": {**kept, **result.attributes}, "payload_hash": payload_hash, "source_hash": source_hash,
-        "source_deleted_at": None, "synced_at": timezone.now(),
-    }
-    outcome = RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED
-    notes = _key_change_note(record, link, previous, destination_key, renamed=renames) if previous else ""
+                                            link=change.write_link))
     try:
         # One transaction: a worker killed between the two used to leave the link without the outcome, and the
         # next attempt then found its own link and reported "unchanged" for a record this run had written.
         with transaction.atomic():
-            binder.bind(entity_map=entity_map, link=link, values=values)
-            finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload,
-                    destination_key=destination_key, previous_destination_key=previous,
-                    notes="; ".join(note for note in (record.notes, notes) if note))
+            binder.bind(entity_map=entity_map, link=link, values=change.link_values(result))
+            finish(record, RecordStatus.SUCCEEDED, **change.outcome(record, result))
     except IntegrityError:
-        # Another record holds this destination, or a concurrent sync of this one won the race: try again.
-        raise RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently "
-                          "or is linked to another source record", max_attempts=3) from None
+        raise link_conflict(change.destination_key) from None
+
+
+def map_eligible(record: RecordSync, snapshot: dict, definition: mapping.MapDefinition,
+                 resolver) -> mapping.MappedRecord | None:
+    """The record's payload; None when it is not for this map or its parent is skipped (the record is finished
+    as skipped). A parent not linked yet waits; a record that cannot be mapped fails, naming the field."""
+    reason = mapping.ineligibility(definition, snapshot)
+    if reason:
+        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
+        return None
+    try:
+        return call(lambda: mapping.map_record(definition, snapshot, resolver))
+    except mapping.MissingLink as exc:
+        if exc.when_missing == "skip":
+            finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=str(exc))
+            return None
+        raise RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
+    except mapping.MappingError as exc:
+        # The row already names the record; the message names the field and says why.
+        raise Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A mapped record that must be written: what to hash, where it goes, and what its link said."""
+
+    source_key: str
+    source_id: str
+    mapped: mapping.MappedRecord
+    link: KeyLink | None
+    destination_key: str
+    payload_hash: str
+    source_hash: str
+    previous: str  # the destination key the link had, when the record's key changed
+    renames: bool  # the entity map renames on a key change (else: create and report)
+
+    @property
+    def write_link(self) -> KeyLink | None:
+        """The link the write may trust: none when the key changed (the record is written under its new key)."""
+        return None if self.previous else self.link
+
+    def link_values(self, result: adapter.Written) -> dict:
+        kept = self.link.attributes if self.link is not None and (self.renames or not self.previous) else {}
+        return {
+            # The natural key the mapping computed identifies the link; the API's own key addresses the record.
+            "source_key": self.source_key, "source_id": self.source_id,
+            "destination_key": self.destination_key, "destination_key_values": result.key,
+            "destination_id": result.destination_id, "attributes": {**kept, **result.attributes},
+            "payload_hash": self.payload_hash, "source_hash": self.source_hash, "source_deleted_at": None,
+            "synced_at": timezone.now(),
+        }
+
+    def outcome(self, record: RecordSync, result: adapter.Written) -> dict:
+        notes = _key_change_note(record, self.link, self.previous, self.destination_key,
+                                 renamed=self.renames) if self.previous else ""
+        return {"outcome": RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED,
+                "payload": self.mapped.payload, "destination_key": self.destination_key,
+                "previous_destination_key": self.previous,
+                "notes": "; ".join(note for note in (record.notes, notes) if note)}
+
+
+def change_of(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord,
+              link: KeyLink | None) -> Change | None:
+    """What writing the record means; None when nothing changed since it was last written (the record is then
+    finished as unchanged). A link whose destination key differs means the record's key changed since it was
+    written (a new account number; another legal entity): writing by the new key alone would leave the old
+    record behind unsaid, so the entity map's `on_key_change` decides."""
+    payload_hash = mapping.payload_hash(mapped.payload)
+    destination_key = mapping.destination_key_text(mapped.destination_key)
+    source_hash = mapping.record_hash(snapshot)
+    previous = link.destination_key if link is not None and link.destination_key != destination_key else ""
+    if link is not None and not previous and link.payload_hash == payload_hash and link.source_deleted_at is None:
+        binder.rebind_unchanged(link=link, source_key=record.source_key, source_hash=source_hash)
+        finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED, payload=mapped.payload,
+               destination_key=destination_key)
+        return None
+    renames = bool(previous) and record.entity_map.on_key_change == KeyChange.RENAME
+    return Change(record.source_key, record.source_id, mapped, link, destination_key, payload_hash, source_hash,
+                  previous, renames)
+
+
+def link_conflict(destination_key: str) -> RetryLater:
+    """Another record holds this destination, or a concurrent sync of this one won the race: try again."""
+    return RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently or is linked "
+                                       "to another source record", max_attempts=3)
 
 
 def _rename(entity_map, link: KeyLink, mapped: mapping.MappedRecord, previous: str,
@@ -214,7 +258,7 @@ def _key_change_note(record: RecordSync, link: KeyLink, previous: str, destinati
             "(the entity map creates and reports on a key change)")
 
 
-def _check_source_id(record: RecordSync) -> None:
+def check_source_id(record: RecordSync) -> None:
     """A Dataverse record's id is a GUID; anything else (a mangled or forged notification) names no record."""
     entity_map = record.entity_map
     if record.source_id and adapter.source_connection(entity_map).system == System.DATAVERSE \
