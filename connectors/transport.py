@@ -23,7 +23,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from connectors.config import ConnectionConfig
 from connectors.errors import ConnectorError, ThrottledError, TransientError
 from connectors.sessions import new_session
-from connectors.users import AppUsers, AppUserSession
+from connectors.app_users import AppUsers, AppUserSession
 
 log = logging.getLogger(__name__)
 
