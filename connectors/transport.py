@@ -20,10 +20,10 @@ from typing import Any
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from connectors.app_users import AppUsers, AppUserSession
 from connectors.config import ConnectionConfig
 from connectors.errors import ConnectorError, ThrottledError, TransientError
 from connectors.sessions import new_session
-from connectors.app_users import AppUsers, AppUserSession
 
 log = logging.getLogger(__name__)
 
