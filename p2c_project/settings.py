@@ -283,6 +283,12 @@ CELERY_BEAT_SCHEDULE = {
 P2C_RECORD_MAX_ATTEMPTS = env_int("P2C_RECORD_MAX_ATTEMPTS", 8)
 # Attempts of a record whose parent (e.g. a contact's account) is not linked yet.
 P2C_MISSING_PARENT_ATTEMPTS = env_int("P2C_MISSING_PARENT_ATTEMPTS", 4)
+# Attempts of a record whose sync raised something unforeseen (a bug, a database refusal): few, then it fails.
+P2C_UNEXPECTED_ERROR_ATTEMPTS = env_int("P2C_UNEXPECTED_ERROR_ATTEMPTS", 3)
+# Times a stage starts reading its changes (re-plans after a crash included) before it fails.
+P2C_STAGE_MAX_PLANS = env_int("P2C_STAGE_MAX_PLANS", 3)
+# A record another run is writing right now waits about this long before it tries again.
+P2C_BUSY_WAIT_SECONDS = env_int("P2C_BUSY_WAIT_SECONDS", 2)
 P2C_BACKOFF_BASE_SECONDS = env_int("P2C_BACKOFF_BASE_SECONDS", 2)
 P2C_BACKOFF_MAX_SECONDS = env_int("P2C_BACKOFF_MAX_SECONDS", 300)
 # Waits up to this long go back to the broker as a countdown; longer ones wait in the database for the sweeper.

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0010_worker_liveness'),
+        ('integration', '0011_poison_writer_key_change'),
     ]
 
     operations = [
