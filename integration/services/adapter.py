@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors import ChangeRead, ChangeSet, ConnectorError, NotFoundError, ODataClient, WriteResult, client_for
+from connectors import ChangeRead, ConnectorError, NotFoundError, ODataClient, WriteResult, client_for
 from connectors.odata import equals_filter
 from integration.models import ChangeDetection, Connection, Direction, EntityMap, KeyLink, Project
 from integration.services.connections import connection_config
@@ -138,34 +138,34 @@ class WriteItem:
     link: KeyLink | None
 
 
-def batch_writable(entity_map: EntityMap, item: WriteItem) -> bool:
-    """Whether the record can go in a batch: one request per record is then all it needs. A record whose key the
-    service generates and that is not linked yet must first be looked up by its natural key: it goes alone."""
-    if destination_connection(entity_map).system == "dataverse":
-        return True
-    return not (entity_map.destination_lookup_fields and not (item.link and item.link.destination_key_values))
-
-
 def write_many(entity_map: EntityMap, items: Sequence[WriteItem]) -> list[Written | ConnectorError]:
-    """Write many records in one `$batch`, each its own operation with its own outcome, in order: a record the
-    service refuses fails alone. Dataverse runs the batch with continue-on-error; F&O gets one change set per
-    record, so one failure never rolls back a neighbour. Each record is sent as the single path's first guess
-    would send it (F&O: update when linked, else create); a wrong guess comes back as its error, for the caller
-    to retry that record alone. A whole batch refused (throttled, unavailable) raises its error."""
+    """Write many records in as few `$batch` requests as the API takes, each record its own operation with its
+    own outcome, in order: a record the service refuses fails alone (Dataverse runs the batch with
+    continue-on-error; F&O gets one change set per record, so a failure never rolls back a neighbour).
+
+    Each record is sent as the single path's first guess would send it: Dataverse upserts by key; F&O updates a
+    linked record and creates the others, after finding, in one lookup for the whole batch, the records whose key
+    the service generates (contact persons, by company and contact id). A wrong guess comes back as the record's
+    own error (an update of a record F&O no longer has, a create of one it already has), for the caller to retry
+    that record alone. A batch refused as a whole (throttled, unavailable) raises its error.
+
+    Dataverse's bulk messages (UpsertMultiple, CreateMultiple) would count as one request too, but a failure there
+    undoes the whole request, an upsert answers no id, and a standard table need not say which target failed, so
+    every refusal would cost a bisection; `$batch` gives each record its own outcome and id at the same count
+    against service protection (one request, each operation's own execution time)."""
     connection = destination_connection(entity_map)
     destination = client(connection)
     entity_set = entity_map.destination_entity_set
     if connection.system == "dataverse":
-        parts: list = [destination.upsert_operation(entity_set, dict(item.key), item.payload,
-                                                    select=list(entity_map.link_attributes or ()),
-                                                    primary_key=entity_map.destination_id_field or None)
-                       for item in items]
-        outcomes = destination.batch(parts, continue_on_error=True)
+        operations = [destination.upsert_operation(entity_set, dict(item.key), item.payload,
+                                                   select=list(entity_map.link_attributes or ()),
+                                                   primary_key=entity_map.destination_id_field or None)
+                      for item in items]
     else:
-        parts = [ChangeSet((_finops_operation(destination, entity_set, item),)) for item in items]
-        outcomes = destination.batch(parts)
+        found = _found_keys(entity_map, destination, items)
+        operations = [_finops_operation(entity_map, destination, item, found) for item in items]
     results: list[Written | ConnectorError] = []
-    for item, outcome in zip(items, outcomes, strict=True):
+    for item, outcome in zip(items, destination.write_each(operations), strict=True):
         try:
             results.append(_written(entity_map, destination, destination.result_of(outcome), item.link))
         except ConnectorError as exc:
@@ -173,10 +173,42 @@ def write_many(entity_map: EntityMap, items: Sequence[WriteItem]) -> list[Writte
     return results
 
 
-def _finops_operation(destination: ODataClient, entity_set: str, item: WriteItem):
+def _lookup_match(entity_map: EntityMap, item: WriteItem) -> dict[str, Any] | None:
+    """The natural key to find a server-keyed record by, when it is not linked yet (None: nothing to find)."""
+    if not entity_map.destination_lookup_fields or (item.link and item.link.destination_key_values):
+        return None
+    return {name: item.payload[name] for name in entity_map.destination_lookup_fields if name != "dataAreaId"}
+
+
+def _found_keys(entity_map: EntityMap, destination: ODataClient, items: Sequence[WriteItem]) -> dict[tuple, dict]:
+    """The API keys of the batch's unlinked server-keyed records, one lookup per company (not one per record)."""
+    by_company: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        match = _lookup_match(entity_map, item)
+        if match is not None:
+            by_company.setdefault(str(item.key.get("dataAreaId", "")), []).append(match)
+    found: dict[tuple, dict] = {}
+    for company, matches in by_company.items():
+        keys = destination.find_keys(entity_map.destination_entity_set, matches,
+                                     key_fields=entity_map.destination_api_key_fields, company=company or None)
+        found.update({(company, *natural): key for natural, key in keys.items()})
+    return found
+
+
+def _finops_operation(entity_map: EntityMap, destination: ODataClient, item: WriteItem, found: dict[tuple, dict]):
+    entity_set = entity_map.destination_entity_set
+    match = _lookup_match(entity_map, item)
+    if match is not None:
+        company = str(item.key.get("dataAreaId", ""))
+        key = found.get((company, *match.values()))
+        if key is not None:
+            return destination.update_operation(entity_set, key, item.payload)
+        scope = {"dataAreaId": company, **match} if company else dict(match)
+        return destination.create_operation(entity_set, {**item.payload, **scope},
+                                            key_fields=tuple(entity_map.destination_api_key_fields))
     if item.link is not None:
-        address = item.link.destination_key_values or dict(item.key)
-        return destination.update_operation(entity_set, address, item.payload)
+        return destination.update_operation(entity_set, item.link.destination_key_values or dict(item.key),
+                                            item.payload)
     key = dict(item.key)
     return destination.create_operation(entity_set, {**item.payload, **key}, key_fields=tuple(key))
 

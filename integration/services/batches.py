@@ -124,12 +124,8 @@ def _sync(claimed: list[RecordSync]) -> list[Handoff]:
             changes.append((record, change))
         if handoff is not None:
             handoffs.append(handoff)
-    writable, alone = [], []
-    for record, change in changes:
-        item = adapter.WriteItem(change.mapped.destination_key, change.mapped.payload, change.link)
-        (writable if not change.previous and adapter.batch_writable(entity_map, item) else alone).append(
-            (record, change))
-    handoffs += _release([record for record, _ in alone])
+    writable = [(record, change) for record, change in changes if not change.previous]
+    handoffs += _release([record for record, change in changes if change.previous])  # a key change goes alone
     if writable:
         handoffs += _write(entity_map, writable)
     return handoffs

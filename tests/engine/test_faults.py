@@ -28,8 +28,8 @@ def account_numbers(dataverse) -> set[str]:
 def test_throttling_and_outages_still_sync_every_record_once(dataverse, finops, celery_worker):
     finops.seed(SellableReleasedProducts=10, seed=4)
     dataverse.seed(accounts=60, contacts=40, seed=4)
-    project = prospect_to_cash_project(dataverse, finops)
-    finops.configure(throttle={"requests": 30, "window_s": 1}, unavailable_rate=0.15)
+    project = prospect_to_cash_project(dataverse, finops, batch_size=5)  # enough requests for faults to hit
+    finops.configure(throttle={"requests": 5, "window_s": 1}, unavailable_rate=0.15)
     dataverse.configure(unavailable_rate=0.1)
 
     run = run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Products", "Accounts", "Contacts"],

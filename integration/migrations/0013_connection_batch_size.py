@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0011_poison_writer_key_change'),
+        ('integration', '0012_application_users'),
     ]
 
     operations = [
