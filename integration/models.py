@@ -450,9 +450,11 @@ class RecordSync(models.Model):
         DELETED = "deleted", "Deleted"
         SKIPPED = "skipped", "Skipped"
 
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="records")
-    stage = models.ForeignKey(SyncStage, on_delete=models.CASCADE, related_name="records")
-    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="records")
+    # No index of their own: each leads a composite index below (run, status), (stage, source_key) and
+    # (entity_map, source_key), which serve the same lookups; three more indexes would be rewritten per record.
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="records", db_index=False)
+    stage = models.ForeignKey(SyncStage, on_delete=models.CASCADE, related_name="records", db_index=False)
+    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="records", db_index=False)
     source_key = models.CharField(max_length=400)
     source_id = models.CharField(max_length=100, blank=True)
     operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.UPSERT)
