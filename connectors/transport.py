@@ -22,6 +22,7 @@ from connectors.auth import token_source
 from connectors.config import ConnectionConfig
 from connectors.errors import ConnectorError, ThrottledError, TransientError
 from connectors.limiter import limiter_for
+from connectors.observe import RequestObserved, observe
 from connectors.sessions import new_session
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class Transport:
             prepared.url = url  # requests re-quotes URLs; a nextLink's skiptoken must reach the service unchanged
             try:
                 with self._limiter.slot(config.max_wait):
-                    response = self.session.send(prepared, timeout=config.timeout, allow_redirects=False)
+                    response = self._send(prepared, method)
             except requests.RequestException as exc:
                 error: ConnectorError = TransientError(f"{method} failed: {type(exc).__name__}: {exc}",
                                                        entity_set=entity_set, key=key)
@@ -91,6 +92,16 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+    def _send(self, prepared: requests.PreparedRequest, method: str) -> requests.Response:
+        """Send once, and tell the observer how it went and how long the API took."""
+        started, status = time.monotonic(), None
+        try:
+            response = self.session.send(prepared, timeout=self.config.timeout, allow_redirects=False)
+            status = response.status_code
+            return response
+        finally:
+            observe(RequestObserved(self.config.label, method, status, time.monotonic() - started))
 
     def _headers(self, method: str, extra: Mapping[str, str] | None, *, has_body: bool) -> dict[str, str]:
         headers = dict(self.profile.headers)

@@ -59,6 +59,7 @@ def connection_config(connection: Connection) -> ConnectionConfig:
             ca_bundle=connection.ca_bundle or None, read_timeout=float(connection.timeout_seconds),
             page_size=connection.page_size, max_retries=connection.max_retries,
             redis_url=settings.REDIS_URL, redis_key_prefix=f"{settings.REDIS_KEY_PREFIX}p2c:connector:",
+            name=connection.name,
             **options,
         )
     except ValueError as exc:

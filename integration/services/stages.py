@@ -12,6 +12,7 @@ from django.utils import timezone
 from integration.models import ChangeCursor, RecordStatus, RecordSync, RunStatus, StageStatus, SyncRun, SyncStage
 from integration.queueing import enqueue_each
 from integration.services import runs
+from integration.services.entity_maps import entity_map_paused, stage_skip_paused
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ def stage_start(*, stage_id: int) -> None:
     if run.status == RunStatus.CANCELLED:
         return
     SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING, started_at=now)
+    if entity_map_paused(entity_map_id=stage.entity_map_id):
+        stage_skip_paused(stage=stage)
+        return
     if stage.reads_source:
         from integration.services.planning import stage_plan
 
