@@ -219,6 +219,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 # `manage.py collectstatic` fills it (the Dockerfile does at build time); WhiteNoise serves it, compressed.
 STATIC_ROOT = Path(env("P2C_STATIC_ROOT", str(VAR_DIR / "static"))).resolve()
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at every start without it; DEBUG needs none
 # Files keep their names (no hashed copies), so collectstatic needs no secrets and DEBUG changes nothing here.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -72,7 +72,8 @@ def test_a_certificate_that_expires_within_the_threshold_alerts_until_it_is_rene
 
     incident = AlertIncident.objects.get()
     assert incident.subject == f"certificate:{finops.pk}"
-    assert "its certificate expires at" in incident.summary and "in 4 days: renew it" in incident.summary
+    assert "its certificate expires at" in incident.summary
+    assert "in 4 days: renew it" in incident.summary
 
     Connection.objects.filter(pk=finops.pk).update(certificate_pem=certificate_pem(days=300))
     alerts_evaluate()

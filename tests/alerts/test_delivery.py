@@ -30,7 +30,8 @@ def test_slack_gets_a_text_fallback_and_block_kit_blocks(receiver):
     assert receiver.received[0].headers["content-type"] == "application/json"
     assert body["text"] == "[p2c] ALERT p2c: The last run failed"
     assert body["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": body["text"]}}
-    assert body["blocks"][1]["type"] == "section" and body["blocks"][1]["text"]["type"] == "mrkdwn"
+    assert body["blocks"][1]["type"] == "section"
+    assert body["blocks"][1]["text"]["type"] == "mrkdwn"
     assert "failed at" in body["blocks"][1]["text"]["text"]
 
 
@@ -46,7 +47,8 @@ def test_teams_gets_an_adaptive_card_in_a_message(receiver, settings):
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert attachment["contentUrl"] is None
     card = attachment["content"]
-    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+    assert card["type"] == "AdaptiveCard"
+    assert card["version"] == "1.4"
     assert card["body"][0]["text"] == "[p2c] ALERT p2c: The last run failed"
     assert card["body"][0]["color"] == "Attention"
     incident = AlertIncident.objects.get()
@@ -88,7 +90,8 @@ def test_a_loopback_url_saved_with_debug_on_is_refused_at_delivery_with_debug_of
 
     incident = rule.incidents.get()
     assert receiver.received == []
-    assert incident.notified_at is None and incident.attempts == 1
+    assert incident.notified_at is None
+    assert incident.attempts == 1
     assert incident.last_error == "the webhook URL 127.0.0.1 is a loopback address, allowed only with DEBUG on"
 
 
@@ -105,7 +108,9 @@ def test_a_failed_delivery_is_tried_again_at_the_next_pass_and_sent_once(receive
     alerts_evaluate()
 
     incident.refresh_from_db()
-    assert incident.notified_at is not None and incident.attempts == 1 and incident.last_error == ""
+    assert incident.notified_at is not None
+    assert incident.attempts == 1
+    assert incident.last_error == ""
     assert len(receiver.received) == 2  # the refused one, then the one that went through
 
 
@@ -147,7 +152,7 @@ def test_two_evaluators_at_once_open_one_incident_and_send_one_message(receiver)
         try:
             start.wait()
             alerts_evaluate()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()

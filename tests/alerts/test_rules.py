@@ -9,8 +9,16 @@ import pytest
 from django.utils import timezone
 
 from integration.beat import STARTED_KEY, beat_note
-from integration.models import AlertIncident, AlertRule, Project, RecordStatus, RecordSync, RunStatus, SyncRun
-from integration.models import WorkerHeartbeat
+from integration.models import (
+    AlertIncident,
+    AlertRule,
+    Project,
+    RecordStatus,
+    RecordSync,
+    RunStatus,
+    SyncRun,
+    WorkerHeartbeat,
+)
 from integration.services.alerts import alerts_evaluate
 from tests.alerts.delivered import titles
 from tests.support import factories
@@ -97,7 +105,8 @@ def test_each_rule_alerts_once_per_incident_then_says_it_is_resolved(kind, chann
     assert len(received()) == 1
     assert received()[0].startswith(f"[p2c] ALERT {project.name}:")
     incident = AlertIncident.objects.get()
-    assert incident.notified_at is not None and incident.resolved_at is None
+    assert incident.notified_at is not None
+    assert incident.resolved_at is None
 
     resolved_at = clear()
     assert alerts_evaluate(now=resolved_at).resolved == 1
@@ -106,7 +115,8 @@ def test_each_rule_alerts_once_per_incident_then_says_it_is_resolved(kind, chann
     assert len(received()) == 2
     assert received()[1].startswith(f"[p2c] RESOLVED {project.name}:")
     incident.refresh_from_db()
-    assert incident.resolved_at is not None and incident.resolved_notified_at is not None
+    assert incident.resolved_at is not None
+    assert incident.resolved_notified_at is not None
     if channel == "email":
         assert smtp_sink.messages[0]["X-Envelope-To"] == "ops@example.com, oncall@example.com"
         assert incident.summary in smtp_sink.messages[0].get_payload()
