@@ -3,11 +3,14 @@ counters move while a real worker syncs against the emulators."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from integration.models import SyncRun
-from tests.support.projects import prospect_to_cash_project, run_and_wait
+from integration.services.templates import template_load
+from tests.support.projects import connection_to, run_and_wait
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +58,12 @@ def test_metrics_are_refused_unless_a_token_or_network_allows_the_scraper(client
 def test_counters_move_during_a_sync_through_a_real_worker(client, metrics_token, dataverse, finops, celery_worker):
     finops.seed(SellableReleasedProducts=5, seed=4)
     dataverse.seed(accounts=10, seed=4)
-    project = prospect_to_cash_project(dataverse, finops, name="metrics")
+    # A tenant of its own: the worker's token for the emulators' usual one was had by earlier tests.
+    tenant = f"metrics-{uuid.uuid4().hex[:8]}"
+    project = template_load(name="prospect_to_cash", project="metrics", sales_connection=connection_to(
+        dataverse, system="dataverse", name="metrics-sales", authority=f"{dataverse.origin}/{tenant}"),
+        finops_connection=connection_to(finops, system="finops", name="metrics-finops",
+                                        authority=f"{finops.origin}/{tenant}"))
     before = samples(client)
 
     run = run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Products", "Accounts"])
