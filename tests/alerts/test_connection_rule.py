@@ -22,6 +22,11 @@ from tests.support.projects import connection_to
 pytestmark = pytest.mark.django_db
 
 
+def unique(name: str) -> str:
+    """Token outcomes are kept in Redis by connection name for the whole session: a name of this test's own."""
+    return f"{name}-{uuid.uuid4().hex[:6]}"
+
+
 def certificate_pem(*, days: int) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "p2c-test")])
@@ -35,10 +40,10 @@ def certificate_pem(*, days: int) -> str:
 
 
 def test_a_refused_token_request_alerts_and_the_next_good_one_resolves_it(dataverse, embedded_redis, smtp_sink):
-    name = f"sales-{uuid.uuid4().hex[:6]}"
+    name = unique("sales")
     sales = connection_to(dataverse, system="dataverse", name=name, client_secret="not-the-secret")
     project = Project.objects.create(name="tokens", sales_connection=sales,
-                                     finops_connection=factories.connection("fno", System.FINOPS))
+                                     finops_connection=factories.connection(unique("fno"), System.FINOPS))
     AlertRule.objects.create(project=project, kind="connection_failing", email_to="ops@example.com")
 
     with pytest.raises(ConnectionTestFailed):
@@ -62,10 +67,10 @@ def test_a_refused_token_request_alerts_and_the_next_good_one_resolves_it(datave
 
 
 def test_a_certificate_that_expires_within_the_threshold_alerts_until_it_is_renewed(embedded_redis, smtp_sink):
-    finops = factories.connection(f"fno-{uuid.uuid4().hex[:6]}", System.FINOPS, client_secret="",
+    finops = factories.connection(unique("fno"), System.FINOPS, client_secret="",
                                   certificate_pem=certificate_pem(days=5), certificate_thumbprint="AB" * 20)
     project = Project.objects.create(name="certs", finops_connection=finops,
-                                     sales_connection=factories.connection("sales", System.DATAVERSE))
+                                     sales_connection=factories.connection(unique("sales"), System.DATAVERSE))
     AlertRule.objects.create(project=project, kind="connection_failing", threshold=14, email_to="ops@example.com")
 
     alerts_evaluate()
