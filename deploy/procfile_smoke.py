@@ -72,7 +72,8 @@ class Processes:
 
     def start(self, name: str, command: str) -> None:
         with open(self.log_dir / f"{name}.log", "wb") as log:
-            process = subprocess.Popen(["sh", "-c", command], cwd=BASE_DIR, env=self.env, stdout=log,
+            # `exec`: the shell expands the line's variables and becomes the process, which this script reaps.
+            process = subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=BASE_DIR, env=self.env, stdout=log,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.started.append((name, process))
         say(f"started {name} (pid {process.pid}): {command.strip()}")
@@ -165,8 +166,6 @@ def production_env(args, var_dir: Path, port: int, key_prefix: str) -> dict[str,
         SESSION_COOKIE_SECURE="false",
         CSRF_COOKIE_SECURE="false",
     )
-    for name in ("DJANGO_SETTINGS_MODULE",):
-        env.pop(name, None)
     return env
 
 
