@@ -236,7 +236,7 @@ def smoke(args, processes: Processes, var_dir: Path, port: int) -> None:
             raise SmokeFailed(f"the run ended {run['status']}: {json.dumps(run)[:2000]}")
         say(f"run {run['id']} succeeded: {run['counts']}")
 
-        ready = wait_for("/readyz: every part, workers included (heartbeats come once a minute)", lambda: (r := get(
+        ready = wait_for("/readyz: every part, workers included", lambda: (r := get(
             f"{web}/readyz")) is not None and r.status_code == 200 and r.json(), timeout=120, processes=processes)
         say(f"readyz: {json.dumps(ready['checks'])}")
 

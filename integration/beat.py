@@ -21,7 +21,6 @@ from integration.ops_redis import ops_key, ops_redis, ops_redis_failed
 log = logging.getLogger(__name__)
 
 TICK_KEY = "beat:tick"
-STARTED_KEY = "beat:started"
 _KEPT_SECONDS = 7 * 24 * 3600
 
 
@@ -42,7 +41,6 @@ class Scheduler(DatabaseScheduler):
         super().close()
 
     def _start(self) -> None:
-        beat_note(STARTED_KEY)
         self._stopping = threading.Event()
         self._evaluator = threading.Thread(target=_evaluate_until, args=(self._stopping,), name="p2c-alerts",
                                            daemon=True)
@@ -50,7 +48,7 @@ class Scheduler(DatabaseScheduler):
 
 
 def beat_note(name: str) -> None:
-    """Write the time into Redis under `name` (beat's tick, beat's start); skipped while Redis does not answer."""
+    """Write the time into Redis under `name` (beat's tick); skipped while Redis does not answer."""
     client = ops_redis()
     if client is None:
         return

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration import heartbeat  # also connects the worker signals that start each process's heartbeat
 from integration.queueing import enqueue
 from integration.services import records, retention, runs, schedules, stages, sweeper
-from integration.services.workers import worker_heartbeat_record
 
 
 @shared_task(name="p2c.start_stage")
 def start_stage(stage_id: int) -> None:
-    stages.stage_start(stage_id=stage_id)
+    with heartbeat.planning(stage_id):
+        stages.stage_start(stage_id=stage_id)
 
 
 @shared_task(name="p2c.preflight_run")
@@ -39,8 +40,3 @@ def sweep() -> None:
 @shared_task(name="p2c.purge_history")
 def purge_history() -> None:
     retention.history_purge()
-
-
-@shared_task(name="p2c.worker_heartbeat", bind=True)
-def worker_heartbeat(self) -> None:
-    worker_heartbeat_record(hostname=self.request.hostname or "unknown")

@@ -44,7 +44,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
                        "description": "Failed records: N distinct records within M minutes, per entity map. Run "
                                       "failed: the project's last bulk run failed. Schedule overdue: no run started "
                                       "within its interval or crontab plus the grace. No live worker: no heartbeat "
-                                      "within P2C_WORKER_STALE_SECONDS. Webhook backlog: N deliveries still "
+                                      "within P2C_WORKER_DEAD_SECONDS. Webhook backlog: N deliveries still "
                                       "unsynced after M minutes. Connection: its last token request failed, or its "
                                       "certificate expires within N days."}),
         ("Delivery", {"fields": ("channel", "email_to", "webhook_url", "clear_webhook_url"),

@@ -203,7 +203,7 @@ class EntityMapAdmin(admin.ModelAdmin):
                                "source_filter", "conditions", "change_detection", "watermark_field")}),
         ("Destination", {"fields": ("destination_entity_set", "destination_key_fields",
                                     "destination_lookup_fields", "destination_id_field", "link_attributes",
-                                    "propagate_deletes")}),
+                                    "propagate_deletes", "on_key_change")}),
         ("Paused", {"fields": ("paused", "paused_at", "paused_reason", "resumed_at"),
                     "description": "A paused map's stages are skipped until it is resumed (the list's actions)."}),
     )

@@ -168,23 +168,16 @@ def schedule_overdue_found(rule: AlertRule, now: datetime) -> Findings:
 
 
 def no_worker_found(rule: AlertRule, now: datetime) -> Findings:
-    """No worker sent a heartbeat within P2C_WORKER_STALE_SECONDS. Beat asks each worker for one every minute,
-    so silence means nothing until beat itself has been up that long."""
-    from integration.beat import STARTED_KEY, beat_noted
+    """No worker process is live: none wrote its heartbeat (every P2C_HEARTBEAT_SECONDS) within
+    P2C_WORKER_DEAD_SECONDS."""
+    from integration.services.health import workers_live
 
-    stale = settings.P2C_WORKER_STALE_SECONDS
-    if WorkerHeartbeat.objects.filter(seen_at__gte=now - timedelta(seconds=stale)).exists():
+    if workers_live(now=now).exists():
         return {}
-    try:
-        beat_started = beat_noted(STARTED_KEY)
-    except redis.RedisError:
-        return None
-    if beat_started is None or now.timestamp() - beat_started < stale:
-        return None
     last = WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
     when = f"the last came at {last:%Y-%m-%d %H:%M:%S} UTC" if last else "none ever came"
-    return {"workers": Finding(f"no worker has sent a heartbeat for {stale} seconds ({when}): nothing is synced "
-                               "until a worker runs")}
+    return {"workers": Finding(f"no worker has sent a heartbeat for {settings.P2C_WORKER_DEAD_SECONDS} seconds "
+                               f"({when}): nothing is synced until a worker runs")}
 
 
 def webhook_backlog_found(rule: AlertRule, now: datetime) -> Findings:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -69,20 +71,26 @@ def beat_check() -> Check:
                  detail="" if age <= limit else f"no tick for over {limit} s")
 
 
+def workers_live(*, now: datetime) -> QuerySet[WorkerHeartbeat]:
+    """Worker processes that wrote their heartbeat within P2C_WORKER_DEAD_SECONDS and were not declared gone."""
+    return WorkerHeartbeat.objects.filter(gone_at__isnull=True,
+                                          seen_at__gte=now - timedelta(seconds=settings.P2C_WORKER_DEAD_SECONDS))
+
+
 def workers_check() -> Check:
-    """At least one worker's heartbeat is younger than P2C_WORKER_STALE_SECONDS."""
-    limit = settings.P2C_WORKER_STALE_SECONDS
+    """At least one worker process is live."""
+    now = timezone.now()
     try:
-        beats = list(WorkerHeartbeat.objects.values_list("seen_at", flat=True))
+        live = workers_live(now=now).count()
+        newest = WorkerHeartbeat.objects.aggregate(newest=Max("seen_at"))["newest"]
     except DatabaseError as exc:
         return Check(DOWN, detail=f"heartbeats cannot be read: {type(exc).__name__}")
-    now = timezone.now()
-    ages = sorted(max(0.0, (now - seen).total_seconds()) for seen in beats)
-    live = sum(1 for age in ages if age <= limit)
-    if not ages:
+    if newest is None:
         return Check(DOWN, detail="no worker has ever sent a heartbeat")
-    return Check(OK if live else DOWN, age_seconds=round(ages[0], 1),
-                 detail=f"{live} live" if live else f"no heartbeat for over {limit} s")
+    age = round(max(0.0, (now - newest).total_seconds()), 1)
+    if not live:
+        return Check(DOWN, age_seconds=age, detail=f"no heartbeat for over {settings.P2C_WORKER_DEAD_SECONDS} s")
+    return Check(OK, age_seconds=age, detail=f"{live} live")
 
 
 CHECKS = {"database": database_check, "broker": broker_check, "beat": beat_check, "workers": workers_check}

@@ -33,6 +33,7 @@ from integration.models import (
     SyncRun,
     WorkerHeartbeat,
 )
+from integration.services.health import workers_live
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,12 @@ def database_metrics() -> Iterator[Metric]:
         incidents.add_metric([projects[project_id], kind], n)
     yield incidents
 
-    stale = settings.P2C_WORKER_STALE_SECONDS
-    seen = list(WorkerHeartbeat.objects.values_list("seen_at", flat=True))
-    yield GaugeMetricFamily("p2c_workers_live", f"Workers whose last heartbeat is at most {stale} s old",
-                            value=sum(1 for moment in seen if (now - moment).total_seconds() <= stale))
-    if seen:
+    yield GaugeMetricFamily("p2c_workers_live", "Worker processes whose heartbeat is at most "
+                            f"{settings.P2C_WORKER_DEAD_SECONDS} s old", value=workers_live(now=now).count())
+    newest = WorkerHeartbeat.objects.aggregate(newest=Max("seen_at"))["newest"]
+    if newest is not None:
         yield GaugeMetricFamily("p2c_worker_heartbeat_age_seconds", "Age of the newest worker heartbeat",
-                                value=max(0.0, (now - max(seen)).total_seconds()))
+                                value=max(0.0, (now - newest).total_seconds()))
 
 
 def broker_metrics() -> Iterator[Metric]:

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors import Change, ChangeTrackingExpiredError, ConnectorError
-from integration import mapping
+from integration import mapping, storable
 from integration.models import (
     ChangeCursor,
     ChangeDetection,
@@ -77,17 +77,20 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
     entity_map = stage.entity_map
     rows: list[RecordSync] = []
     ineligible = read = 0
-    upserts: dict[str, tuple[str, dict]] = {}
+    upserts: dict[str, tuple[str, storable.Prepared]] = {}
+    refused: dict[str, RecordSync] = {}
     deleted_ids: list[str] = []
     for change in changes:
         read += 1
         if change.deleted:
             deleted_ids.extend(str(value).lower() for value in change.key.values() if value)
             continue
-        record = change.row
+        # What the database cannot store is dealt with here, record by record: one NUL character must not fail
+        # the insert of its whole chunk, at every re-plan.
+        prepared = storable.prepare(definition, change.row)
         try:
-            reason = mapping.ineligibility(definition, record)
-            key = mapping.source_key(definition, record)
+            reason = mapping.ineligibility(definition, prepared.record)
+            key = mapping.source_key(definition, prepared.record)
         except mapping.MappingError as exc:
             reason = str(exc)
         if reason:
@@ -97,21 +100,39 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
             if key in seen:
                 continue  # the same record twice in one scan (rows moving between pages): the first is as good
             seen.add(key)
-        upserts[key] = (mapping.source_id(definition, record).lower(), record)
+        if prepared.refusal:
+            row = _refused(stage, definition, change.row, prepared)
+            refused[row.source_key] = row
+            continue
+        upserts[key] = (mapping.source_id(definition, prepared.record).lower(), prepared)
     if compare_hashes and upserts:
         # A full scan returns everything; only records whose content differs from what was last synced go on.
         known = dict(KeyLink.objects.filter(entity_map=entity_map, source_key__in=list(upserts),
                                             source_deleted_at__isnull=True).values_list("source_key", "source_hash"))
         upserts = {key: value for key, value in upserts.items()
-                   if known.get(key) != mapping.record_hash(value[1])}
-    rows = [RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key, source_id=source_id,
-                       snapshot=record) for key, (source_id, record) in upserts.items()]
+                   if known.get(key) != mapping.record_hash(value[1].record)}
+    rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
+                           source_id=source_id, snapshot=prepared.record, notes=prepared.note)
+                for key, (source_id, prepared) in upserts.items())
+    rows.extend(row for key, row in refused.items() if key not in upserts)
     if deleted_ids:
         links = KeyLink.objects.filter(entity_map=entity_map, source_id__in=deleted_ids).values_list(
             "source_key", "source_id")
         rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
                                source_id=source_id, operation=RecordSync.Operation.DELETE) for key, source_id in links)
     _insert_and_queue(stage, rows, read=read, ineligible=ineligible)
+
+
+def _refused(stage: SyncStage, definition: mapping.MapDefinition, raw: dict,
+             prepared: storable.Prepared) -> RecordSync:
+    """A failed row for a record whose key or id cannot be stored: its identity spelled out, the field named."""
+    field, reason = prepared.refusal
+    key = storable.identity_text(mapping.source_key(definition, raw))
+    source_id = storable.identity_text(mapping.source_id(definition, raw), storable.ID_LENGTH).lower()
+    return RecordSync(run_id=stage.run_id, stage=stage, entity_map=stage.entity_map, source_key=key,
+                      source_id=source_id, snapshot=prepared.record, status=RecordStatus.FAILED,
+                      finished_at=timezone.now(), error_type="unstorable", error_field=field,
+                      error_message=f"{field} {reason}")
 
 
 def _plan_source_deletes(stage: SyncStage, seen: set[str]) -> None:
@@ -144,7 +165,7 @@ def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, in
                 row.queued_at = now
             created = RecordSync.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["stage", "source_key"],
-                update_fields=["snapshot", "operation", "source_id", "queued_at"])
+                update_fields=["snapshot", "operation", "source_id", "queued_at", "notes"])
             pending = [row.pk for row in created if row.pk is not None and row.status == RecordStatus.PENDING]
             enqueue_each(SYNC_RECORD_TASK, pending)
         SyncStage.objects.filter(pk=stage.pk).update(

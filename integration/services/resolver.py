@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 
+from integration.conversions import is_guid
 from integration.mapping import LinkTarget
 from integration.models import Connection, EntityMap, KeyLink, OrganizationMapping, Project
 
@@ -116,7 +116,7 @@ class DatabaseResolver:
     def legal_entity(self, business_unit: str | None) -> str | None:
         mappings = self.organization_mappings
         name = business_unit
-        if business_unit and _is_guid(business_unit):
+        if business_unit and is_guid(business_unit):
             name = self.cache.lookup(self.project.sales_connection, "businessunits", "businessunitid",
                                      business_unit.lower(), "name")
         for mapping in mappings:
@@ -129,10 +129,3 @@ class DatabaseResolver:
         sales_side = (system == "source") == (self.entity_map.direction == "sales_to_finops")
         return self.project.sales_connection if sales_side else self.project.finops_connection
 
-
-def _is_guid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

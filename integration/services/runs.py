@@ -14,10 +14,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from integration import storable
+from integration.definitions import map_definition
+from integration.mapping import MapDefinition
 from integration.models import (
     ACTIVE_RUN_STATUSES,
     OPEN_RECORD_STATUSES,
     EntityMap,
+    KeyChange,
     Project,
     RecordStatus,
     RecordSync,
@@ -139,6 +143,10 @@ def run_start_given(*, project: Project, mode: str, trigger: str, records: Seque
     for record in records:
         by_map.setdefault(record.entity_map_id, []).append(record)
     maps = sorted({record.entity_map for record in records}, key=lambda m: (m.order, m.pk))
+    for entity_map in maps:
+        definition = map_definition(entity_map)
+        for record in by_map[entity_map.pk]:
+            _make_storable(record, definition)
     with transaction.atomic():
         run = SyncRun.objects.create(project=project, mode=mode, trigger=trigger, is_bulk=False,
                                      requested_by=requested_by)
@@ -150,6 +158,23 @@ def run_start_given(*, project: Project, mode: str, trigger: str, records: Seque
     log.info("run started run=%s project=%s mode=%s trigger=%s records=%s", run.pk, project.name, mode, trigger,
              len(records))
     return run
+
+
+def _make_storable(record: RecordSync, definition: MapDefinition) -> None:
+    """A given record (a webhook's image, a retry's snapshot) cleaned of what the database cannot store; one
+    whose key or id cannot be stored fails with a message, rather than the whole run being refused."""
+    refusal = None
+    if record.snapshot is not None:
+        prepared = storable.prepare(definition, record.snapshot)
+        record.snapshot, record.notes, refusal = prepared.record, prepared.note, prepared.refusal
+    key, source_id = storable.identity_text(record.source_key), storable.identity_text(record.source_id,
+                                                                                      storable.ID_LENGTH)
+    if key != record.source_key or source_id != record.source_id:
+        refusal = refusal or ("", f"the record's key or id ('{key}', '{source_id}') cannot be stored as it is")
+        record.source_key, record.source_id = key, source_id
+    if refusal:
+        record.status, record.finished_at, record.error_type = RecordStatus.FAILED, timezone.now(), "unstorable"
+        record.error_field, record.error_message = refusal[0], " ".join(part for part in refusal if part)
 
 
 def run_continue(*, run: SyncRun) -> None:
@@ -192,12 +217,28 @@ def run_finish(*, run: SyncRun) -> bool:
         status = RunStatus.WARNING
     else:
         status = RunStatus.SUCCEEDED
+    report = _key_changes_report(run)
     changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
-        status=status, finished_at=timezone.now(), counts=counts)
+        status=status, finished_at=timezone.now(), counts=counts, **({"message": report} if report else {}))
     if changed:
         log.info("run finished run=%s project=%s status=%s %s", run.pk, run.project.name, status,
                  " ".join(f"{k}={v}" for k, v in counts.items()))
     return bool(changed)
+
+
+def _key_changes_report(run: SyncRun) -> str:
+    """What the run's message says about records whose key changed, so an admin sees old records left behind."""
+    by_policy = dict(RecordSync.objects.filter(run=run, status=RecordStatus.SUCCEEDED).exclude(
+        previous_destination_key="").values_list("entity_map__on_key_change").annotate(n=Count("id")))
+    parts = []
+    if by_policy.get(KeyChange.CREATE_AND_REPORT):
+        parts.append(f"{by_policy[KeyChange.CREATE_AND_REPORT]} records changed their key: each was written "
+                     "under its new key and its old destination record is left in place (see the records' "
+                     "previous destination key)")
+    if by_policy.get(KeyChange.RENAME):
+        parts.append(f"{by_policy[KeyChange.RENAME]} records changed their key: their destination records were "
+                     "renamed")
+    return "; ".join(parts)
 
 
 def run_cancel(*, run: SyncRun, reason: str = "cancelled") -> bool:

@@ -23,6 +23,7 @@ from integration.models import (
     Direction,
     EntityMap,
     FieldMap,
+    KeyChange,
     OrganizationMapping,
     Project,
     System,
@@ -34,8 +35,11 @@ _MAP_FIELDS = frozenset({
     "name", "direction", "source_entity_set", "source_key_fields", "source_id_field", "source_filter",
     "conditions", "change_detection", "watermark_field", "destination_entity_set", "destination_key_fields",
     "destination_lookup_fields", "destination_api_key_fields", "destination_id_field", "link_attributes",
-    "propagate_deletes",
+    "propagate_deletes", "on_key_change",
 })
+# A map that does not say what to do when a record's key changes creates the new record and reports the old one:
+# the one choice every destination allows (F&O refuses to change a key field).
+_DEFAULT_ON_KEY_CHANGE = KeyChange.CREATE_AND_REPORT
 _ORG_FIELDS = ("business_unit", "legal_entity", "is_default", "exports_products")
 
 
@@ -71,6 +75,8 @@ def _map_definition(spec: Mapping) -> MapDefinition:
         raise TemplateError(f"{name}: unknown entity map fields {sorted(unknown)}")
     if spec.get("direction") not in Direction.values or spec.get("change_detection") not in ChangeDetection.values:
         raise TemplateError(f"{name}: invalid direction or change detection")
+    if spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE) not in KeyChange.values:
+        raise TemplateError(f"{name}: on_key_change must be one of {', '.join(KeyChange.values)}")
     if bool(spec.get("destination_lookup_fields")) != bool(spec.get("destination_api_key_fields")):
         raise TemplateError(f"{name}: lookup fields find a record whose own key is server-generated; "
                             "give both destination_lookup_fields and destination_api_key_fields")
@@ -197,7 +203,8 @@ def template_load(*, name: str, project: str, sales_connection: Connection, fino
 
 def _entity_map_load(project: Project, spec: Mapping, definition_: MapDefinition, *, order: int) -> EntityMap:
     values = {key: spec[key] for key in _MAP_FIELDS - {"name"} if key in spec}
-    values.update(order=order, source_select=list(source_fields(definition_)))
+    values.update(order=order, source_select=list(source_fields(definition_)),
+                  on_key_change=spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE))
     entity_map, _ = EntityMap.objects.update_or_create(
         project=project, name=spec["name"], defaults=values, create_defaults={**values, "enabled": True})
     entity_map.field_maps.all().delete()

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration.beat import STARTED_KEY, beat_note
 from integration.models import (
     AlertIncident,
     AlertRule,
@@ -54,11 +53,12 @@ def schedule_overdue(project, now):
 
 
 def no_worker(project, now):
-    beat_note(STARTED_KEY)  # beat has asked the workers for heartbeats since now; none answers
-    later = now + timedelta(seconds=200)
+    # Heartbeats are judged against `now`: a moment past the dead interval, no worker process has written one.
+    later = now + timedelta(minutes=5)
 
     def clear():
-        WorkerHeartbeat.objects.create(hostname="worker@test", seen_at=later + timedelta(seconds=5))
+        # A process beating still, at the two passes after it (10 s and 40 s on).
+        WorkerHeartbeat.objects.create(name="celery@test:1", seen_at=later + timedelta(seconds=35))
         return later + timedelta(seconds=10)
     return later, clear
 
@@ -90,8 +90,7 @@ def rule_for(project, kind: str, channel: str, *, receiver=None, **fields) -> Al
 
 @pytest.mark.parametrize("channel", ["email", "slack", "teams"])
 @pytest.mark.parametrize("kind", list(CONDITIONS))
-def test_each_rule_alerts_once_per_incident_then_says_it_is_resolved(kind, channel, request, settings):
-    settings.P2C_WORKER_STALE_SECONDS = 180
+def test_each_rule_alerts_once_per_incident_then_says_it_is_resolved(kind, channel, request):
     smtp_sink = request.getfixturevalue("smtp_sink") if channel == "email" else None
     receiver = request.getfixturevalue("receiver") if channel != "email" else None
     project = factories.project()
