@@ -3,10 +3,11 @@
 from connectors.base import ODataClient, WriteResult
 from connectors.batch import BatchOutcome, ChangeSet, Operation
 from connectors.changes import Change, ChangeRead
-from connectors.config import Certificate, ConnectionConfig
+from connectors.config import AppUser, Certificate, ConnectionConfig
 from connectors.dataverse import DataverseClient
 from connectors.errors import (
     AuthError,
+    BulkTargetError,
     ChangeTrackingExpiredError,
     ConflictError,
     ConnectorError,
@@ -18,11 +19,13 @@ from connectors.errors import (
     ValidationError,
 )
 from connectors.factory import client_for, forget_client
-from connectors.finops import FinOpsClient
+from connectors.finops import FinOpsClient, KeyMatches
 
 __all__ = [
+    "AppUser",
     "AuthError",
     "BatchOutcome",
+    "BulkTargetError",
     "Certificate",
     "Change",
     "ChangeRead",
@@ -34,6 +37,7 @@ __all__ = [
     "DataverseClient",
     "DuplicateError",
     "FinOpsClient",
+    "KeyMatches",
     "NotExecutedError",
     "NotFoundError",
     "ODataClient",

@@ -40,6 +40,7 @@ class ODataClient:
 
     system: ClassVar[str]
     max_batch_operations: ClassVar[int]
+    max_filter_length: ClassVar[int]  # of a `$filter` built from many keys, percent-encoded
     profile: ClassVar[ApiProfile]
 
     def __init__(self, config: ConnectionConfig):
@@ -146,6 +147,21 @@ class ODataClient:
                                key=key)
 
     # --- $batch ----------------------------------------------------------------------------------------------
+    def write_each(self, operations: Sequence[Operation]) -> list[BatchOutcome]:
+        """Send writes in as few `$batch` requests as the API takes, each succeeding or failing on its own: one
+        outcome per operation, in order (`result_of` turns one into a WriteResult or raises its error), a failed
+        one never undoing or stopping its neighbours. A batch refused as a whole (throttled, unreachable) raises."""
+        outcomes: list[BatchOutcome] = []
+        for start in range(0, len(operations), self.max_batch_operations):
+            chunk = operations[start:start + self.max_batch_operations]
+            outcomes += self.batch(self.independent_parts(chunk), continue_on_error=True)
+        return outcomes
+
+    def independent_parts(self, operations: Sequence[Operation]) -> list[Part]:
+        """Batch parts that fail one by one (with `Prefer: odata.continue-on-error`, which a service that goes on
+        anyway ignores, as OData lets it ignore any preference)."""
+        return list(operations)
+
     def batch(self, parts: Sequence[Part], *, continue_on_error: bool = False) -> list[BatchOutcome]:
         """Send operations and change sets in one `$batch`; one outcome per operation, in order."""
         count = sum(1 for _ in operations_in(parts))

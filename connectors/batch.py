@@ -74,6 +74,11 @@ class BatchOutcome:
         return self.error is None
 
 
+def one_change_set_each(operations: Sequence[Operation]) -> list[ChangeSet]:
+    """Each operation in a change set of its own: atomic alone, so its failure rolls back nothing else."""
+    return [ChangeSet((operation,)) for operation in operations]
+
+
 def operations_in(parts: Sequence[Part]) -> Iterator[Operation]:
     for part in parts:
         yield from part.operations if isinstance(part, ChangeSet) else (part,)

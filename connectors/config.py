@@ -6,6 +6,7 @@ secrets never appear in `repr`, and `identity` names the connection without them
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -66,8 +67,20 @@ def _pem_blocks(text: str, label: str) -> str:
 
 
 @dataclass(frozen=True)
+class AppUser:
+    """One more application user of a connection: an app registration's client id and its credential."""
+
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    certificate: Certificate | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class ConnectionConfig:
-    """Everything a client needs to reach one Dataverse or F&O environment as one application user."""
+    """Everything a client needs to reach one Dataverse or F&O environment as one application user, or as several
+    used in turn (`extra_users`): Microsoft evaluates service protection limits per user ("Each authenticated user
+    is limited independently", Dataverse api-limits.md; the same in F&O's service-protection-api-limits.md), so
+    each user brings a budget of its own."""
 
     system: str
     base_url: str  # the environment's origin, e.g. https://org.crm.dynamics.com
@@ -95,6 +108,7 @@ class ConnectionConfig:
     max_concurrency: int = 52
     redis_url: str | None = field(default=None, repr=False)  # may carry a password
     redis_key_prefix: str = "p2c:connector:"
+    extra_users: tuple[AppUser, ...] = ()  # more application users of the same environment, used in turn
     # How the application names this connection (in metrics); not part of what it connects to.
     name: str = ""
 
@@ -123,6 +137,17 @@ class ConnectionConfig:
             raise ValueError("max_retries must be >= 0 and max_concurrency >= 1")
         if self.requests_per_window is not None and (self.requests_per_window < 1 or self.window_seconds <= 0):
             raise ValueError("requests_per_window must be >= 1 and window_seconds > 0")
+        object.__setattr__(self, "extra_users", tuple(self.extra_users))
+        seen = {self.client_id}
+        for user in self.extra_users:
+            if not user.client_id:
+                raise ValueError("every application user needs a client_id")
+            if bool(user.client_secret) == bool(user.certificate):
+                raise ValueError(f"application user {user.client_id}: give exactly one of client_secret and "
+                                 "certificate")
+            if user.client_id in seen:
+                raise ValueError(f"application user {user.client_id} is given twice")
+            seen.add(user.client_id)
 
     @property
     def api_url(self) -> str:
@@ -141,6 +166,14 @@ class ConnectionConfig:
     def identity(self) -> str:
         """Names the application user at one environment, which is what Microsoft's limits apply to."""
         return f"{self.system}|{self.base_url}|{self.authority.lower()}|{self.client_id}"
+
+    @property
+    def users(self) -> tuple[ConnectionConfig, ...]:
+        """One single-user configuration per application user, the first one's first: each has its own identity,
+        and so its own token cache and limiter, with the connection's limits as its own budget."""
+        first = dataclasses.replace(self, extra_users=()) if self.extra_users else self
+        return (first, *(dataclasses.replace(first, client_id=user.client_id, client_secret=user.client_secret,
+                                             certificate=user.certificate) for user in self.extra_users))
 
 
 def _origin(url: str, name: str) -> str:

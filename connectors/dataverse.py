@@ -1,23 +1,30 @@
-"""The Dataverse Web API client (Dynamics 365 Sales): alternate-key upserts, lookups, change tracking.
+"""The Dataverse Web API client (Dynamics 365 Sales): alternate-key upserts, the bulk messages, lookups, change
+tracking.
 
 PATCH by key is an upsert unless told otherwise, so each write says what it means: `If-Match: *` to update
 only, `If-None-Match: *` to create only, `If-Match: <etag>` to update only if unchanged. `return=representation`
 makes the service say whether it created (201) or updated (200) and hand back the id and the etag.
+
+The bulk messages (CreateMultiple, UpdateMultiple, UpsertMultiple; bulk-operations.md) write many records of one
+table in one request, counted once toward the request limit; on standard tables they are all or nothing.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
+import requests
+
 from connectors.base import ODataClient, WriteResult
 from connectors.batch import Operation
 from connectors.changes import ChangeRead, DeltaRead, WatermarkRead
 from connectors.classify import classify_dataverse
-from connectors.errors import DuplicateError, NotFoundError, ValidationError
-from connectors.odata import Key, bind, key_path, literal
+from connectors.errors import BulkTargetError, DuplicateError, NotFoundError, ValidationError
+from connectors.odata import Key, any_of_filters, bind, folded, key_path, literal
 from connectors.service_metadata import TABLE_DEFINITION_QUERY, TableDefinition, table_definition
 from connectors.transport import ApiProfile
 
@@ -25,6 +32,12 @@ WriteMode = Literal["upsert", "update", "create"]
 
 # Characters that break a key URL on Dataverse, however they are encoded (400 "Error in query syntax").
 FORBIDDEN_KEY_CHARACTERS = frozenset("<>*%&:/\\")
+# Per-target details of a failed bulk message: documented for elastic tables (RequestIndex, Id, StatusCode in the
+# error detail Plugin.BulkApiErrorDetails, returned as an annotation when asked for); a standard table may not
+# give them, and then the caller learns only that one target failed.
+BULK_ERROR_DETAILS = "@Microsoft.PowerApps.CDS.ErrorDetails.Plugin.BulkApiErrorDetails"
+_ASK_ERROR_DETAILS = 'odata.include-annotations="Microsoft.PowerApps.CDS.ErrorDetails.*"'
+BulkTarget = tuple[Key, Mapping[str, Any]]  # (the record's id or alternate key, the values to write)
 
 
 def primary_key_of(entity_set: str) -> str:
@@ -37,9 +50,16 @@ def primary_key_of(entity_set: str) -> str:
     return entity_set.removesuffix("s") + "id"
 
 
+def logical_name_of(entity_set: str) -> str:
+    """The table's logical name by the same naming (`accounts` -> `account`), for `@odata.type`."""
+    return primary_key_of(entity_set).removesuffix("id")
+
+
 class DataverseClient(ODataClient):
     system = "dataverse"
     max_batch_operations = 1000
+    # Half the documented 32 KB limit of a GET's URL, leaving the rest to the path and the other options.
+    max_filter_length = 16000
     profile = ApiProfile(
         headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"},
         read_headers={"If-None-Match": "null"},  # or an expanded collection may come from a stale cache
@@ -106,6 +126,95 @@ class DataverseClient(ODataClient):
         return Operation("POST", url, dict(body), {"Prefer": "return=representation"}, entity_set=entity_set,
                          key_fields=(pk,))
 
+    # --- bulk messages ----------------------------------------------------------------------------------------
+    def create_multiple(self, entity_set: str, bodies: Sequence[Mapping[str, Any]], *,
+                        logical_name: str | None = None, primary_key: str | None = None) -> list[WriteResult]:
+        """Create records of one table in one request (CreateMultiple): one result per body, in order, each with
+        the new record's id. All or nothing: BulkTargetError when a target is refused, and nothing is created."""
+        pk = primary_key or primary_key_of(entity_set)
+        targets = [self._target(entity_set, None, body, logical_name, pk) for body in bodies]
+        answer = self._bulk(entity_set, "CreateMultiple", targets, [None] * len(targets), idempotent=False)
+        ids = [str(record_id) for record_id in answer.get("Ids") or ()]
+        if len(ids) != len(targets):
+            raise ValidationError(f"CreateMultiple answered {len(ids)} ids for {len(targets)} records",
+                                  entity_set=entity_set)
+        return [WriteResult("created", entity_set, {pk: record_id}, {pk: record_id}, None) for record_id in ids]
+
+    def update_multiple(self, entity_set: str, targets: Sequence[BulkTarget], *, logical_name: str | None = None,
+                        primary_key: str | None = None) -> list[WriteResult]:
+        """Update existing records of one table in one request (UpdateMultiple), each named by its id or an
+        alternate key: one result per target, in order, keyed as given (the service answers with no body). All
+        or nothing: BulkTargetError when a target is refused (a missing record among them), nothing is written."""
+        return self._by_key(entity_set, "UpdateMultiple", targets, "updated", logical_name, primary_key)
+
+    def upsert_multiple(self, entity_set: str, targets: Sequence[BulkTarget], *, logical_name: str | None = None,
+                        primary_key: str | None = None) -> list[WriteResult]:
+        """Create or update records of one table in one request (UpsertMultiple), each named by an alternate key
+        (or its id): one result per target, in order, with outcome "upserted" and the key as given, because the
+        service answers 204 with no body, saying neither which it did nor the ids (`ids_by_key` reads them back
+        in one request). All or nothing: BulkTargetError when a target is refused, and nothing is written."""
+        return self._by_key(entity_set, "UpsertMultiple", targets, "upserted", logical_name, primary_key)
+
+    def ids_by_key(self, entity_set: str, keys: Sequence[Mapping[str, Any]], *,
+                   primary_key: str | None = None) -> dict[tuple, str]:
+        """The ids of the records with these alternate keys (all naming the same columns), read with one `or`
+        filter per URL's worth of keys (usually one GET): key values, in the keys' column order -> id. A key no
+        record has is left out."""
+        if not keys:
+            return {}
+        pk = primary_key or primary_key_of(entity_set)
+        columns = list(keys[0])
+        wanted = {folded(tuple(key[column] for column in columns)): tuple(key[column] for column in columns)
+                  for key in keys}
+        found: dict[tuple, str] = {}
+        for filter in any_of_filters(keys, max_length=self.max_filter_length):
+            for row in self.rows(entity_set, select=[pk, *columns], filter=filter):
+                values = wanted.get(folded(tuple(row.get(column) for column in columns)))
+                if values is not None:
+                    found[values] = str(row[pk])
+        return found
+
+    def _by_key(self, entity_set: str, message: str, targets: Sequence[BulkTarget], outcome: str,
+                logical_name: str | None, primary_key: str | None) -> list[WriteResult]:
+        pk = primary_key or primary_key_of(entity_set)
+        keys = [_plain(key) for key, _ in targets]
+        sent = [self._target(entity_set, key, body, logical_name, pk) for key, body in targets]
+        self._bulk(entity_set, message, sent, keys, idempotent=True)
+        return [WriteResult(outcome, entity_set, key if isinstance(key, dict) else {pk: key}, {}, None)
+                for key in keys]
+
+    def _target(self, entity_set: str, key: Key | None, body: Mapping[str, Any], logical_name: str | None,
+                pk: str) -> dict[str, Any]:
+        """One item of `Targets`: typed, and named by its id (in the body) or alternate key (in `@odata.id`, with
+        the key columns left out of the body: Dataverse refuses them there when the record is new)."""
+        target = {"@odata.type": f"Microsoft.Dynamics.CRM.{logical_name or logical_name_of(entity_set)}"}
+        if isinstance(key, Mapping):
+            target["@odata.id"] = key_path(entity_set, self.checked_key(entity_set, key))
+            target.update((name, value) for name, value in body.items() if name not in key)
+        else:
+            target.update(body)
+            if key is not None:
+                target[pk] = _plain(key)
+        return target
+
+    def _bulk(self, entity_set: str, message: str, targets: list[dict[str, Any]], keys: list[Any], *,
+              idempotent: bool) -> dict[str, Any]:
+        response = self.transport.request(
+            "POST", self.url(f"{entity_set}/Microsoft.Dynamics.CRM.{message}"), body={"Targets": targets},
+            headers={"Prefer": _ASK_ERROR_DETAILS}, entity_set=entity_set, idempotent=idempotent,
+            accept=_refused_for_its_content)
+        body = _json_body(response)
+        if response.status_code < 400:
+            return body if isinstance(body, dict) else {}
+        error = self.profile.classify(response.status_code, response.headers, body, entity_set=entity_set)
+        index = _failed_index(body, len(targets))
+        key = keys[index] if index is not None else None
+        error.key = key
+        which = f"target {index} ({key})" if index is not None else "a target (the service did not say which)"
+        raise BulkTargetError(f"{message} wrote none of its {len(targets)} records: {which} was refused: "
+                              f"{error.message}", error=error, index=index, status=error.status, code=error.code,
+                              entity_set=entity_set, key=key)
+
     def result_key(self, operation: Operation, body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
         """The id from the body, else from `OData-EntityId` when it is the GUID form (an upsert by alternate key
         without a representation answers with the key form, which says nothing new)."""
@@ -152,3 +261,28 @@ def _plain(key: Key) -> Any:
     if isinstance(key, Mapping):
         return dict(key)
     return str(uuid.UUID(str(key)))
+
+
+def _refused_for_its_content(response: requests.Response) -> bool:
+    """A bulk message's 4xx other than auth and throttling: a target's (or the request's) content was refused."""
+    return 400 <= response.status_code < 500 and response.status_code not in (401, 403, 429)
+
+
+def _json_body(response: requests.Response) -> Any:
+    try:
+        return response.json() if response.content else None
+    except ValueError:
+        return response.text
+
+
+def _failed_index(body: Any, count: int) -> int | None:
+    """The failing target's position, from the per-target error details when the service gave them."""
+    error = body.get("error") if isinstance(body, dict) else None
+    text = error.get(BULK_ERROR_DETAILS) if isinstance(error, dict) else None
+    try:
+        details = json.loads(text) if isinstance(text, str) else text
+        indexes = [int(detail["RequestIndex"]) for detail in details or ()
+                   if int(detail.get("StatusCode") or 0) >= 400]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return indexes[0] if indexes and 0 <= indexes[0] < count else None

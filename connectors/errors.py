@@ -79,3 +79,17 @@ class ValidationError(ConnectorError):
 
 class ChangeTrackingExpiredError(ConnectorError):
     """The stored delta link is too old (or unusable): read everything again and start a new delta link."""
+
+
+class BulkTargetError(ConnectorError):
+    """A bulk message (CreateMultiple, UpdateMultiple, UpsertMultiple) was refused as a whole because of one of its
+    targets, and wrote nothing (standard tables roll the request back). `error` is that target's own error, typed
+    as for a single write (never a retryable one: throttling and transient failures are raised as they are);
+    `index` is the target's position and `key` its key when the service said which one failed, else both are None:
+    then splitting the request finds it."""
+
+    def __init__(self, message: str, *, error: ConnectorError | None = None, index: int | None = None,
+                 **context: Any):
+        super().__init__(message, **context)
+        self.error = error
+        self.index = index

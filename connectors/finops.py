@@ -1,8 +1,10 @@
-"""The Finance and Operations OData client: company-scoped composite keys, create-or-update, full scans.
+"""The Finance and Operations OData client: company-scoped composite keys, create-or-update, batched lookups by
+natural key, full scans.
 
 F&O has no upsert: POST creates (201, with server-generated fields), PATCH updates (204). The caller usually
 knows which one it needs (`exists`); when it is wrong the other is tried. Reads and key URLs carry
-`cross-company=true`, or only the service user's default company is visible.
+`cross-company=true`, or only the service user's default company is visible. Writes sent together go in a `$batch`
+with one change set per write (`write_each`), so one refused record never rolls back another.
 """
 
 from __future__ import annotations
@@ -13,21 +15,34 @@ from dataclasses import replace
 from typing import Any
 
 from connectors.base import ODataClient, WriteResult
-from connectors.batch import Operation
+from connectors.batch import Operation, Part, one_change_set_each
 from connectors.changes import ChangeRead
 from connectors.classify import classify_finops
 from connectors.config import ConnectionConfig
 from connectors.errors import DuplicateError, NotFoundError, ValidationError
-from connectors.odata import EnumMember, Key, equals_filter, key_path, literal
+from connectors.odata import EnumMember, Key, any_of_filters, equals_filter, folded, key_path, literal
+from connectors.paging import iter_pages
 from connectors.transport import ApiProfile
 
 COMPANY = "dataAreaId"
 FULL_METADATA = "application/json;odata.metadata=full"
 
 
+class KeyMatches(dict):
+    """Natural key values -> the API key of the one record that has them. `ambiguous` holds the natural keys more
+    than one record has (-> how many), which no write should pick a record for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ambiguous: dict[tuple, int] = {}
+
+
 class FinOpsClient(ODataClient):
     system = "finops"
     max_batch_operations = 5000
+    # Assumption: IIS's default maxQueryString (2,048 characters), which F&O is not documented to raise, less room
+    # for the other options of the query.
+    max_filter_length = 1500
     profile = ApiProfile(
         headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"},
         read_headers={},
@@ -157,6 +172,46 @@ class FinOpsClient(ODataClient):
             return None
         self._learn_types(entity_set, key_fields, rows)
         return {name: rows[0][name] for name in key_fields}
+
+    def find_keys(self, entity_set: str, matches: Sequence[Mapping[str, Any]], *, key_fields: Sequence[str],
+                  company: str | None = None) -> KeyMatches:
+        """The API keys of records whose key the service generates (contact persons), found by natural keys
+        (`matches`, all naming the same fields) within `company`, with one `or` filter per URL's worth of them
+        (`dataAreaId eq 'usmf' and (ContactPersonId eq 'A' or ...)`): natural key values, in the matches' field
+        order -> API key; a natural key no record has is left out. Read with full metadata, so enum-typed key
+        fields are learnt and the keys address their records with no further read."""
+        company = company or self.config.default_company
+        if not company:
+            raise ValidationError("Give the company (dataAreaId) to look the records up in", entity_set=entity_set)
+        found = KeyMatches()
+        if not matches:
+            return found
+        fields = list(matches[0])
+        wanted = {folded(tuple(match[name] for name in fields)): tuple(match[name] for name in fields)
+                  for match in matches}
+        keys: dict[tuple, list[dict[str, Any]]] = {}
+        select = tuple(dict.fromkeys([*key_fields, *fields]))
+        for filter in any_of_filters(matches, max_length=self.max_filter_length,
+                                     within=f"{COMPANY} eq {literal(company)}"):
+            url = self.url(entity_set, {**self.read_options(), "$select": select, "$filter": filter})
+            for page in iter_pages(self.transport, url, prefer=f"odata.maxpagesize={self.config.page_size}",
+                                   entity_set=entity_set, headers={"Accept": FULL_METADATA}):
+                self._learn_types(entity_set, key_fields, page.rows)
+                for row in page.rows:
+                    natural = wanted.get(folded(tuple(row.get(name) for name in fields)))
+                    if natural is not None:
+                        keys.setdefault(natural, []).append({name: row[name] for name in key_fields})
+        for natural, records in keys.items():
+            if len(records) == 1:
+                found[natural] = records[0]
+            else:
+                found.ambiguous[natural] = len(records)
+        return found
+
+    def independent_parts(self, operations: Sequence[Operation]) -> list[Part]:
+        """One change set per write: F&O goes on after a failed change set, and a write alone in its change set
+        takes no other down with it."""
+        return one_change_set_each(operations)
 
     def create_operation(self, entity_set: str, body: Mapping[str, Any], *,
                          key_fields: Sequence[str] = ()) -> Operation:

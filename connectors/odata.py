@@ -7,7 +7,7 @@ and any unicode reach the service as the value they are, never as URL syntax.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -73,6 +73,36 @@ def bind(entity_set: str, key: Key) -> str:
 def equals_filter(match: Mapping[str, Any]) -> str:
     """`a eq 'x' and b eq 3`: the filter that finds records by a natural key."""
     return " and ".join(f"{name} eq {literal(value)}" for name, value in match.items())
+
+
+def any_of_filters(matches: Sequence[Mapping[str, Any]], *, max_length: int, within: str = "") -> Iterator[str]:
+    """Filters that together find every record matching one of `matches` (natural keys, same fields each):
+    `within and (a eq 'x' or a eq 'y' ...)`, as few as can be while each stays within `max_length` characters once
+    percent-encoded, so the URL carrying it is not refused for its length."""
+    prefix, suffix = (f"{within} and (", ")") if within else ("", "")
+    clauses: list[str] = []
+    size = _encoded_length(prefix + suffix)
+    for match in matches:
+        clause = equals_filter(match)
+        clause = f"({clause})" if len(match) > 1 else clause
+        cost = _encoded_length(clause) + (_encoded_length(" or ") if clauses else 0)
+        if clauses and size + cost > max_length:
+            yield prefix + " or ".join(clauses) + suffix
+            clauses, size = [], _encoded_length(prefix + suffix)
+            cost = _encoded_length(clause)
+        clauses.append(clause)
+        size += cost
+    if clauses:
+        yield prefix + " or ".join(clauses) + suffix
+
+
+def folded(values: tuple) -> tuple:
+    """Key values as both services compare them: text case-insensitively (SQL Server's default collation)."""
+    return tuple(value.casefold() if isinstance(value, str) else value for value in values)
+
+
+def _encoded_length(text: str) -> int:
+    return len(quote(text, safe="'()"))
 
 
 def query_string(options: Mapping[str, Any]) -> str:

@@ -1,8 +1,10 @@
-"""One connection's HTTP: pooled session, the API's headers, the token, the limiter and the retry loop.
+"""One connection's HTTP: pooled session, the API's headers, the application users (each with its token and its
+limiter) and the retry loop.
 
-Retries: a 429 waits its Retry-After (every caller of the connection waits with it); 5xx, timeouts and resets
-back off exponentially with full jitter; both a bounded number of times. A 401 drops the token, gets a new one
-and replays once. A POST is replayed only when the service cannot have run it (429, 503, connection refused).
+Retries: a 429 pauses the user it answered for its Retry-After (every caller of the connection waits with it, or
+goes on as another user when the connection has more than one); 5xx, timeouts and resets back off exponentially
+with full jitter; both a bounded number of times. A 401 drops the token, gets a new one and replays once. A POST is
+replayed only when the service cannot have run it (429, 503, connection refused).
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from typing import Any
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from connectors.auth import token_source
+from connectors.app_users import AppUsers, AppUserSession
 from connectors.config import ConnectionConfig
 from connectors.errors import ConnectorError, ThrottledError, TransientError
-from connectors.limiter import limiter_for
 from connectors.observe import RequestObserved, observe
 from connectors.sessions import new_session
 
@@ -46,9 +47,8 @@ class Transport:
     def __init__(self, config: ConnectionConfig, profile: ApiProfile):
         self.config = config
         self.profile = profile
-        self.session = new_session(config, pool_size=config.max_concurrency)
-        self._tokens = token_source(config)
-        self._limiter = limiter_for(config)
+        self.users = AppUsers(config)
+        self.session = new_session(config, pool_size=config.max_concurrency * len(self.users.all))
 
     def request(self, method: str, url: str, *, body: Any = None, data: bytes | None = None,
                 headers: Mapping[str, str] | None = None, entity_set: str = "", key: Any = None,
@@ -62,24 +62,30 @@ class Transport:
             data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         request_headers = self._headers(method, headers, has_body=data is not None)
         attempt, reauthenticated = 0, False
+        error: ConnectorError | None = None
         while True:
-            token = self._tokens.token()
-            prepared = self.session.prepare_request(requests.Request(
-                method, url, data=data, headers={**request_headers, "Authorization": f"Bearer {token}"}))
-            prepared.url = url  # requests re-quotes URLs; a nextLink's skiptoken must reach the service unchanged
             try:
-                with self._limiter.slot(config.max_wait):
+                with self.users.slot(config.max_wait) as user:
+                    token = user.tokens.token()
+                    prepared = self.session.prepare_request(requests.Request(
+                        method, url, data=data, headers={**request_headers, "Authorization": f"Bearer {token}"}))
+                    prepared.url = url  # requests re-quotes URLs; a nextLink's skiptoken must reach the service as is
                     response = self._send(prepared, method)
+            except ThrottledError as busy:  # every user must wait longer than max_wait
+                if isinstance(error, ThrottledError):  # after the service's 429: its words, the soonest wait
+                    error.retry_after = busy.retry_after
+                    raise error from None
+                raise
             except requests.RequestException as exc:
-                error: ConnectorError = TransientError(f"{method} failed: {type(exc).__name__}: {exc}",
-                                                       entity_set=entity_set, key=key)
+                error = TransientError(f"{method} failed: {type(exc).__name__}: {exc}", entity_set=entity_set,
+                                       key=key)
                 replayable = idempotent or _never_sent(exc)
             else:
                 if response.status_code < 400 or (accept is not None and accept(response)):
                     return response
                 if response.status_code == 401 and not reauthenticated:
                     log.info("401 from %s %s: getting a new token and replaying once", method, entity_set)
-                    self._tokens.invalidate(token)
+                    user.tokens.invalidate(token)
                     reauthenticated = True
                     continue
                 error = self.profile.classify(response.status_code, response.headers, _body(response),
@@ -88,7 +94,7 @@ class Transport:
             if not (error.retryable and replayable) or attempt >= config.max_retries:
                 raise error
             attempt += 1
-            self._wait_before_retry(error, attempt, method, entity_set)
+            self._wait_before_retry(error, attempt, method, entity_set, user)
 
     def close(self) -> None:
         self.session.close()
@@ -112,14 +118,15 @@ class Transport:
         headers.update(extra or {})
         return headers
 
-    def _wait_before_retry(self, error: ConnectorError, attempt: int, method: str, entity_set: str) -> None:
+    def _wait_before_retry(self, error: ConnectorError, attempt: int, method: str, entity_set: str,
+                           user: AppUserSession) -> None:
         config = self.config
         if isinstance(error, ThrottledError):
             wait = error.retry_after if error.retry_after is not None else self.profile.throttle_fallback(attempt)
-            self._limiter.pause(wait)  # the next slot() of every caller of this connection waits it out
+            user.limiter.pause(wait)  # the next slot() of every caller waits it out, or goes on as another user
         else:
             wait = random.uniform(0, min(config.backoff_max, config.backoff_base * 2 ** (attempt - 1)))  # noqa: S311
-        if wait > config.max_wait:
+        if wait > config.max_wait and not (isinstance(error, ThrottledError) and len(self.users.all) > 1):
             error.retry_after = wait
             raise error
         log.info("retrying %s %s in %.2f s (attempt %d of %d): %s", method, entity_set, wait, attempt,

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 
 if TYPE_CHECKING:
-    from integration.models import Connection
+    from integration.models import ApplicationUser, Connection
 
 # Microsoft Entra ID's token authorities, from Microsoft's "National clouds" page (Microsoft identity platform):
 # the global service, Azure Government, and Azure operated by 21Vianet (login.partner.microsoftonline.cn, the
@@ -111,5 +112,22 @@ def connection_problems(connection: Connection) -> dict[str, str]:
                               if connection.client_secret_env else None),
         "scope": scope_problem(connection.scope, connection.base_url),
         "ca_bundle": ca_bundle_problem(connection.ca_bundle) if connection.ca_bundle else None,
+    }
+    return {field: problem for field, problem in problems.items() if problem}
+
+
+def application_user_problems(user: ApplicationUser) -> dict[str, str]:
+    """Each refused field of a connection's extra application user, with why: its secret follows the connection's
+    rules, and it is a user of its own (another client id than the connection's)."""
+    try:
+        own_client_id = user.connection.client_id
+    except ObjectDoesNotExist:  # not attached to a connection yet
+        own_client_id = None
+    problems = {
+        "client_id": ("is the connection's own application user; an extra one needs another client id"
+                      if user.client_id and user.client_id == own_client_id else None),
+        "client_secret_env": (secret_variable_problem(user.client_secret_env) if user.client_secret_env else None),
+        "client_secret": (None if user.client_secret or user.client_secret_env
+                          else "give the secret, or the environment variable that holds it"),
     }
     return {field: problem for field, problem in problems.items() if problem}

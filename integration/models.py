@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from integration.connection_policy import connection_problems
+from integration.connection_policy import application_user_problems, connection_problems
 from integration.crypto import EncryptedTextField
 from integration.webhook_secret import webhook_secret_problem
 
@@ -51,6 +51,9 @@ class Connection(models.Model):
                                                       help_text="Client-side budget shared by all workers")
     window_seconds = models.PositiveIntegerField(default=300)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    batch_size = models.PositiveIntegerField(
+        default=100, help_text="Records a bulk run writes per request to this environment ($batch, each record its "
+                               "own operation with its own outcome); 1 writes them one by one")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,6 +65,34 @@ class Connection(models.Model):
 
     def clean(self) -> None:
         problems = connection_problems(self)
+        if problems:
+            raise ValidationError(problems)
+
+
+class ApplicationUser(models.Model):
+    """One more app registration p2c signs in to the connection's environment with. Microsoft evaluates service
+    protection limits per user, so the connection's requests go to its application users in turn, each with its
+    own token and its own share of the limits."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="extra_users")
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedTextField(blank=True, help_text="Stored encrypted; never shown again after saving.")
+    client_secret_env = models.CharField(
+        max_length=100, blank=True,
+        help_text="Or: the name of an environment variable that holds the secret (one P2C_SECRET_ENV_ALLOWLIST "
+                  "allows).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["connection", "client_id"],
+                                               name="one_application_user_per_client_id")]
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    def clean(self) -> None:
+        problems = application_user_problems(self)
         if problems:
             raise ValidationError(problems)
 

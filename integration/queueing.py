@@ -53,6 +53,22 @@ def _redis() -> Iterator[tuple[object, redis.Redis, str]]:
 _BROKER_TROUBLE = (OSError, redis.RedisError, OperationalError)
 
 
+def enqueue_batches(task_name: str, ids: Iterable[int], size: int) -> None:
+    """One message per `size` ids (the message carries the list), published after the commit."""
+    ids = list(ids)
+    if not ids:
+        return
+    queue = settings.P2C_TASK_QUEUE
+    batches = [ids[start:start + size] for start in range(0, len(ids), size)]
+
+    def publish() -> None:
+        with app.producer_or_acquire() as producer, producer.batch():
+            for batch in batches:
+                app.send_task(task_name, args=(batch,), producer=producer, queue=queue)
+
+    transaction.on_commit(publish)
+
+
 def broker_queue_length() -> int | None:
     """Messages waiting in p2c's queue (None when the broker cannot say); the sweeper uses it to tell a long
     queue from lost messages."""

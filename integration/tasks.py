@@ -4,39 +4,44 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integration import heartbeat  # also connects the worker signals that start each process's heartbeat
+from integration import heartbeat, task_names  # also connects the worker signals that start each process's heartbeat
 from integration.queueing import enqueue
-from integration.services import records, retention, runs, schedules, stages, sweeper
+from integration.services import batches, records, retention, runs, schedules, stages, sweeper
 
 
-@shared_task(name="p2c.start_stage")
+@shared_task(name=task_names.START_STAGE)
 def start_stage(stage_id: int) -> None:
     with heartbeat.planning(stage_id):
         stages.stage_start(stage_id=stage_id)
 
 
-@shared_task(name="p2c.preflight_run")
+@shared_task(name=task_names.PREFLIGHT_RUN)
 def preflight_run(run_id: int) -> None:
     runs.run_preflight(run_id=run_id)
 
 
-@shared_task(name="p2c.sync_record")
+@shared_task(name=task_names.SYNC_RECORD)
 def sync_record(record_id: int) -> None:
     decision = records.record_sync(record_id=record_id)
     if decision.retry_in is not None:
-        enqueue("p2c.sync_record", record_id, countdown=decision.retry_in)
+        enqueue(task_names.SYNC_RECORD, record_id, countdown=decision.retry_in)
 
 
-@shared_task(name="p2c.run_scheduled_project")
+@shared_task(name=task_names.SYNC_BATCH)
+def sync_batch(record_ids: list[int]) -> None:
+    batches.batch_sync(record_ids=record_ids)
+
+
+@shared_task(name=task_names.RUN_SCHEDULED_PROJECT)
 def run_scheduled_project(project_id: int) -> None:
     schedules.project_run_scheduled(project_id=project_id)
 
 
-@shared_task(name="p2c.sweep")
+@shared_task(name=task_names.SWEEP)
 def sweep() -> None:
     sweeper.sweep()
 
 
-@shared_task(name="p2c.purge_history")
+@shared_task(name=task_names.PURGE_HISTORY)
 def purge_history() -> None:
     retention.history_purge()

@@ -1,4 +1,5 @@
-"""`python -m connectors.emulators dataverse|finops --port N [--count accounts=1000 ...] [--seed 7]`."""
+"""`python -m connectors.emulators dataverse|finops --port N [--count accounts=1000 ...] [--seed 7]
+[--extra-client ID:SECRET ...]`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ def _count(text: str) -> tuple[str, int]:
     return name, int(number)
 
 
+def _client(text: str) -> tuple[str, str]:
+    client_id, sep, secret = text.partition(":")
+    if not sep or not client_id or not secret:
+        raise argparse.ArgumentTypeError(f"expected CLIENT_ID:SECRET, got {text.split(':', 1)[0]!r}:...")
+    return client_id, secret
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m connectors.emulators", description=__doc__)
     parser.add_argument("kind", choices=sorted(KINDS))
@@ -29,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="certificate file clients trust; created with its .key file if missing")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
+    parser.add_argument("--extra-client", type=_client, action="append", default=[], metavar="CLIENT_ID:SECRET",
+                        help="one more registered application, an application user with limits of its own "
+                             "(repeatable)")
     parser.add_argument("--client-cert", type=Path, action="append", default=[],
                         help="PEM certificate whose key may sign client assertions (repeatable)")
     parser.add_argument("--count", type=_count, action="append", default=[], metavar="ENTITYSET=N",
@@ -40,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
     emulator = start(args.kind, cert_path=args.cert, port=args.port, client_id=args.client_id,
                      client_secret=args.client_secret, background=False)
+    for client_id, secret in args.extra_client:
+        emulator.app.identity.register_client(client_id, secret)
     for path in args.client_cert:
         emulator.app.identity.register_certificate(path.read_bytes())
     if args.count:

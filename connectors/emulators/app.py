@@ -166,12 +166,28 @@ class EmulatorApp:
                 if body.get("revoke_tokens") is True:
                     self.identity.revoke_all()
                 return json_response(200, self._config_view())
+            if action == "clients":
+                return self._clients(request, body)
             if (request.method, action) == ("GET", "stats"):
                 return json_response(200, self.stats.snapshot())
             if (request.method, action) == ("DELETE", "stats"):
                 self.stats.reset()
                 return json_response(200, self.stats.snapshot())
         return json_response(404, {"error": f"no control action {request.method} /_emulator/{action}"})
+
+    def _clients(self, request: Request, body: dict) -> Response:
+        """The registered applications: `POST {"client_id", "client_secret"}` adds one (an application user of
+        its own, with its own limits), `DELETE` keeps only the first, `GET` lists their ids (never a secret)."""
+        if request.method == "POST":
+            try:
+                self.identity.register_client(body.get("client_id") or "", body.get("client_secret") or "")
+            except ValueError as exc:
+                return json_response(400, {"error": str(exc)})
+        elif request.method == "DELETE":
+            self.identity.forget_clients()
+        elif request.method != "GET":
+            return json_response(405, {"error": f"{request.method} /_emulator/clients is not supported"})
+        return json_response(200, {"client_ids": self.identity.client_ids})
 
     def _seed(self, body: dict) -> Response:
         counts = {key: value for key, value in body.items() if key != "seed"}

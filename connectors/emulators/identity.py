@@ -45,11 +45,14 @@ class TokenGrant:
 
 
 class Identity:
-    """Issues and checks tokens for one registered application (client id and secret or certificates)."""
+    """Issues and checks tokens for the registered applications: the first one (`client_id`), and any more a test or
+    benchmark registers, each an application user of its own with its own service protection budget (the APIs
+    count limits per token app id). Certificates are accepted for every registered application."""
 
     def __init__(self, *, client_id: str, client_secret: str, resource: str):
         self.client_id = client_id
         self.client_secret = client_secret
+        self._secrets = {client_id: client_secret}  # client id -> secret, the first application's included
         self.resource = resource  # the API's origin; a token's audience is derived from the requested scope
         self.token_ttl_s: int | None = None  # None: random 60-90 minutes, as Entra does
         self._certificates: dict[str, object] = {}  # x5t thumbprint -> public key
@@ -60,6 +63,24 @@ class Identity:
         self.issued = 0
 
     # --- configuration -----------------------------------------------------------------------------------
+    def register_client(self, client_id: str, client_secret: str) -> None:
+        """Accept one more application (or a new secret for a registered one)."""
+        if not client_id or not client_secret:
+            raise ValueError("a client needs a client_id and a client_secret")
+        with self._lock:
+            self._secrets[client_id] = client_secret
+            if client_id == self.client_id:
+                self.client_secret = client_secret
+
+    def forget_clients(self) -> None:
+        """Drop every application but the first."""
+        with self._lock:
+            self._secrets = {self.client_id: self.client_secret}
+
+    @property
+    def client_ids(self) -> list[str]:
+        return list(self._secrets)
+
     def revoke_all(self) -> None:
         """Every token issued until now stops working (a secret rotation, a disabled app)."""
         with self._lock:
@@ -105,7 +126,7 @@ class Identity:
         if form["grant_type"] != "client_credentials":
             return _error(400, "unsupported_grant_type", 70003,
                           "The app requested an unsupported grant type '" + form["grant_type"] + "'.")
-        if form["client_id"] != self.client_id:
+        if form["client_id"] not in self._secrets:
             return _error(400, "unauthorized_client", 700016,
                           f"Application with identifier '{form['client_id']}' was not found in the directory "
                           f"'{tenant}'.")
@@ -121,23 +142,24 @@ class Identity:
         if audience.rstrip("/").lower() != self.resource.rstrip("/").lower():
             return _error(400, "invalid_scope", 500011,
                           f"The resource principal named {audience} was not found in the tenant named {tenant}.")
-        grant = self.issue(audience=audience, tenant=tenant)
+        grant = self.issue(audience=audience, tenant=tenant, client_id=form["client_id"])
         return json_response(200, {"token_type": "Bearer", "expires_in": grant.expires_in,
                                    "ext_expires_in": grant.expires_in, "access_token": grant.access_token},
                              content_type="application/json; charset=utf-8")
 
     def _check_client_credential(self, form: dict[str, str], token_endpoint: str) -> Response | None:
         if form.get("client_assertion_type") == _ASSERTION_TYPE and form.get("client_assertion"):
-            return self._check_assertion(form["client_assertion"], token_endpoint)
+            return self._check_assertion(form["client_assertion"], token_endpoint, form["client_id"])
         if not form.get("client_secret"):
             return _error(400, "invalid_client", 7000218, "The request body must contain the following parameter: "
                           "'client_assertion' or 'client_secret'.")
-        if not secrets.compare_digest(form["client_secret"].encode(), self.client_secret.encode()):
+        expected = self._secrets.get(form["client_id"], "")
+        if not secrets.compare_digest(form["client_secret"].encode(), expected.encode()):
             return _error(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being "
                           "sent in the request is the client secret value, not the client secret ID.")
         return None
 
-    def _check_assertion(self, assertion: str, token_endpoint: str) -> Response | None:
+    def _check_assertion(self, assertion: str, token_endpoint: str, client_id: str) -> Response | None:
         try:
             header = jwt.get_unverified_header(assertion)
             # msal sends the thumbprint base64url-encoded with its "=" padding; Entra accepts it either way.
@@ -150,12 +172,13 @@ class Identity:
                                 options={"require": ["exp", "iss", "sub", "aud"]})
         except jwt.PyJWTError as exc:
             return _error(401, "invalid_client", 700027, f"Client assertion failed signature validation: {exc}")
-        if claims["iss"] != self.client_id or claims["sub"] != self.client_id:
+        if claims["iss"] != client_id or claims["sub"] != client_id:
             return _error(401, "invalid_client", 700023, "The client assertion's issuer and subject must be the "
                           "application's client id.")
         return None
 
-    def issue(self, *, audience: str, tenant: str) -> TokenGrant:
+    def issue(self, *, audience: str, tenant: str, client_id: str | None = None) -> TokenGrant:
+        client_id = client_id or self.client_id
         now = int(time.time())
         ttl = self.token_ttl_s if self.token_ttl_s is not None else self._rng.randint(3600, 5400)
         tenant_id = tenant if _is_guid(tenant) else str(uuid.uuid5(uuid.NAMESPACE_DNS, tenant.lower()))
@@ -165,9 +188,9 @@ class Identity:
             "iat": now,
             "nbf": now,
             "exp": now + ttl,
-            "appid": self.client_id,
-            "azp": self.client_id,
-            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.client_id)),
+            "appid": client_id,
+            "azp": client_id,
+            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
             "tid": tenant_id,
             "ver": "1.0",
             "jti": uuid.uuid4().hex,

@@ -1,8 +1,9 @@
 """Service protection and fault injection: what makes an emulator behave like a busy cloud service.
 
 Limits are per client (the token's app id), as Microsoft applies them per user (api-limits.md): a sliding window
-of requests (a `$batch` is one request), a sliding window of combined execution time (every operation counts its
-own, those inside a `$batch` too), and a number of concurrent requests. The windows take effect once exceeded; the
+of requests (a `$batch` or a bulk message is one request), a sliding window of combined execution time (every
+operation counts its own: each part of a `$batch`, each target of a bulk message), and a number of concurrent
+requests. The windows take effect once exceeded; the
 concurrency limit refuses at once. A client that keeps sending while told to wait gets a longer wait. Every limit
 is off by default.
 
@@ -19,7 +20,7 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 
 # A request this long after the client was first told to wait, but before the wait ended, ignored Retry-After.
@@ -179,17 +180,23 @@ class Protection:
         state.blocked_until, state.blocked_since, state.blocked_by = until, now, blocked
         return self._reject(blocked[0], until - now, *blocked[1:])
 
+    def operation(self, client: str) -> AbstractContextManager[None]:
+        """One operation: a request, or one part of a `$batch`."""
+        return self.operations(client, 1)
+
     @contextmanager
-    def operation(self, client: str) -> Iterator[None]:
-        """One operation (a request, or one part of a `$batch`): delayed by `operation_delay_ms`, then charged
-        to the client's execution time (measured, plus `operation_ms`)."""
+    def operations(self, client: str, count: int) -> Iterator[None]:
+        """`count` operations run as one unit (a bulk message's targets, an F&O change set): delayed by `count`
+        times `operation_delay_ms` before the block runs, so the delay is never spent holding the store lock the
+        block may take, then charged to the client's execution time (measured, plus `operation_ms` each)."""
         started = time.monotonic()
+        self.stats.count("operations", count)
         if self.config.operation_delay_ms:
-            time.sleep(self.config.operation_delay_ms / 1000)
+            time.sleep(count * self.config.operation_delay_ms / 1000)
         try:
             yield
         finally:
-            self.charge(client, (time.monotonic() - started) * 1000 + self.config.operation_ms)
+            self.charge(client, (time.monotonic() - started) * 1000 + count * self.config.operation_ms)
 
     def charge(self, client: str, milliseconds: float) -> None:
         if not self.config.execution_time:
@@ -267,5 +274,6 @@ class Stats:
                 "unauthorized": counters["unauthorized"],
                 "tokens_issued": counters["tokens_issued"],
                 "batch_operations": counters["batch_operations"],
+                "operations": counters["operations"],
                 "webhooks_sent": counters["webhooks_sent"],
             }

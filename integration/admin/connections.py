@@ -1,4 +1,5 @@
-"""Connections: secrets are write-only, and an action checks that p2c can sign in and read."""
+"""Connections and their extra application users: secrets are write-only, and an action checks that p2c can sign in
+and read as each user."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from integration.admin.secrets import SecretsForm
-from integration.models import Connection
+from integration.models import ApplicationUser, Connection
 from integration.services import connections
 
 
@@ -20,9 +21,31 @@ class ConnectionForm(SecretsForm):
         fields = "__all__"
 
 
+class ApplicationUserForm(SecretsForm):
+    secret_fields = ("client_secret",)
+    clear_client_secret = forms.BooleanField(required=False, label="Remove the stored secret")
+
+    class Meta:
+        model = ApplicationUser
+        fields = ("client_id", "client_secret", "clear_client_secret", "client_secret_env")
+
+
+class ApplicationUserInline(admin.TabularInline):
+    """More app registrations for the same environment: requests go to each in turn, and Microsoft gives each
+    application user limits of its own."""
+
+    model = ApplicationUser
+    form = ApplicationUserForm
+    fields = ("client_id", "client_secret", "clear_client_secret", "client_secret_env")
+    extra = 0
+    verbose_name = "extra application user"
+    verbose_name_plural = "More application users (used in turn, each with limits of its own)"
+
+
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
+    inlines = [ApplicationUserInline]
     list_display = ("name", "system", "base_url", "client_id", "credential", "updated_at")
     list_filter = ("system",)
     search_fields = ("name", "base_url", "client_id")
@@ -48,7 +71,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         return "secret (stored, encrypted)" if obj.client_secret else "none"
 
     # Change permission: the test sends the stored credential, which only someone trusted to edit it may do.
-    @admin.action(description="Test connection: get a token and read one page", permissions=["change"])
+    @admin.action(description="Test connection: get a token and read one page as each application user",
+                  permissions=["change"])
     def test_connection(self, request, queryset):
         for connection in queryset:
             try:

@@ -8,11 +8,11 @@ import time
 
 from django.conf import settings
 
-from connectors.config import Certificate, ConnectionConfig
+from connectors.config import AppUser, Certificate, ConnectionConfig
 from connectors.errors import ConnectorError
 from connectors.factory import CLIENT_TYPES
-from integration.connection_policy import connection_problems
-from integration.models import Connection
+from integration.connection_policy import application_user_problems, connection_problems
+from integration.models import ApplicationUser, Connection
 
 
 class ConnectionMisconfigured(ValueError):
@@ -20,17 +20,35 @@ class ConnectionMisconfigured(ValueError):
 
 
 def connection_secret(connection: Connection) -> str:
-    if connection.client_secret_env:
-        value = os.environ.get(connection.client_secret_env, "")
+    return _secret(connection.name, connection.client_secret_env, connection.client_secret)
+
+
+def _secret(connection_name: str, variable: str, stored: str) -> str:
+    """The environment variable's value when one is named, else the stored (decrypted) secret."""
+    if variable:
+        value = os.environ.get(variable, "")
         if not value:
-            raise ConnectionMisconfigured(
-                f"connection {connection.name}: environment variable {connection.client_secret_env} is not set")
+            raise ConnectionMisconfigured(f"connection {connection_name}: environment variable {variable} is not set")
         return value
-    return connection.client_secret or ""
+    return stored or ""
+
+
+def _extra_users(connection: Connection) -> tuple[AppUser, ...]:
+    """The connection's other application users, each checked against the same rules as the connection."""
+    users = []
+    for user in ApplicationUser.objects.filter(connection=connection).order_by("id"):
+        problems = application_user_problems(user)
+        if problems:
+            raise ConnectionMisconfigured(f"connection {connection.name}, application user {user.client_id}: " +
+                                          "; ".join(f"{field}: {problem}" for field, problem in problems.items()))
+        users.append(AppUser(user.client_id,
+                             client_secret=_secret(connection.name, user.client_secret_env, user.client_secret)))
+    return tuple(users)
 
 
 def connection_config(connection: Connection) -> ConnectionConfig:
-    """What the connectors need, with the secret decrypted (or read from the environment) only here.
+    """What the connectors need, with the secrets decrypted (or read from the environment) only here, for the
+    connection's application user and its extra ones (used in turn, each with its own share of the limits).
 
     The connection's rules are checked again first (a row saved before they existed, or written without the
     admin), so no client, and so no token request, is ever made from a connection they refuse.
@@ -59,8 +77,7 @@ def connection_config(connection: Connection) -> ConnectionConfig:
             ca_bundle=connection.ca_bundle or None, read_timeout=float(connection.timeout_seconds),
             page_size=connection.page_size, max_retries=connection.max_retries,
             redis_url=settings.REDIS_URL, redis_key_prefix=f"{settings.REDIS_KEY_PREFIX}p2c:connector:",
-            name=connection.name,
-            **options,
+            name=connection.name, extra_users=_extra_users(connection), **options,
         )
     except ValueError as exc:
         raise ConnectionMisconfigured(f"connection {connection.name}: {exc}") from None
@@ -75,24 +92,28 @@ TEST_ENTITY_SETS = {"dataverse": "transactioncurrencies", "finops": "LegalEntiti
 
 
 def connection_test(*, connection: Connection) -> str:
-    """Get a token and read one page of a small reference set: proves the URL, the credential and the role.
+    """Get a token and read one page of a small reference set as each application user of the connection: proves
+    the URL, every credential and every user's role (a bad extra user would otherwise show only mid-run).
 
-    A fresh client (not the engine's shared one), so a token cached by an earlier success proves nothing, and
+    Fresh clients (not the engine's shared one), so a token cached by an earlier success proves nothing, and
     with few retries, so a person waiting on the admin page hears back quickly.
     """
     entity_set = TEST_ENTITY_SETS[connection.system]
     started = time.monotonic()
     try:
         config = dataclasses.replace(connection_config(connection), max_retries=1, max_wait=5.0)
-        client = CLIENT_TYPES[config.system](config)
-        try:
-            page = next(iter(client.pages(entity_set, options={"$top": 5})), None)
-        finally:
-            client.close()
     except ConnectionMisconfigured as exc:
         raise ConnectionTestFailed(str(exc)) from None
-    except ConnectorError as exc:
-        raise ConnectionTestFailed(f"{type(exc).__name__}: {exc}") from None
+    for user in config.users:
+        client = CLIENT_TYPES[user.system](user)
+        try:
+            page = next(iter(client.pages(entity_set, options={"$top": 5})), None)
+        except ConnectorError as exc:
+            who = f" as application user {user.client_id}" if config.extra_users else ""
+            raise ConnectionTestFailed(f"{type(exc).__name__}{who}: {exc}") from None
+        finally:
+            client.close()
     rows = len(page.rows) if page is not None else 0
     elapsed = round((time.monotonic() - started) * 1000)
-    return f"signed in and read {rows} {entity_set} in {elapsed} ms"
+    users = f" as each of its {len(config.users)} application users" if config.extra_users else ""
+    return f"signed in{users} and read {rows} {entity_set} in {elapsed} ms"

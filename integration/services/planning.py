@@ -16,23 +16,25 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors import Change, ChangeTrackingExpiredError, ConnectorError
-from integration import mapping, storable
+from integration import mapping, storable, task_names
 from integration.models import (
     ChangeCursor,
     ChangeDetection,
-    KeyLink,
     RecordStatus,
     RecordSync,
     RunStatus,
     SyncRun,
     SyncStage,
 )
-from integration.queueing import enqueue_each
-from integration.services import endpoints
+from integration.queueing import enqueue_batches, enqueue_each
+from integration.services import adapter, binder
 from integration.services.contexts import map_context
-from integration.services.stages import SYNC_RECORD_TASK, PlanningFailed
 
 log = logging.getLogger(__name__)
+
+
+class PlanningFailed(Exception):
+    """The stage could not read its source (unreachable, refused, misconfigured); the run goes on without it."""
 
 
 def stage_plan(*, stage: SyncStage) -> None:
@@ -59,7 +61,7 @@ def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
     entity_map = stage.entity_map
     definition = map_context(entity_map.pk, stage.run_id).definition
     full_scan = entity_map.change_detection == ChangeDetection.FULL_SCAN
-    read = endpoints.read_changes(entity_map, cursor=cursor)
+    read = adapter.read_changes(entity_map, cursor=cursor)
     # Only a full scan needs the keys it has seen (what it did not see was deleted): a set of every key of an entity
     # set grows with it, so the change feeds, whose reads return a record once, go without.
     seen: set[str] | None = set() if full_scan else None
@@ -107,8 +109,7 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
         upserts[key] = (mapping.source_id(definition, prepared.record).lower(), prepared)
     if compare_hashes and upserts:
         # A full scan returns everything; only records whose content differs from what was last synced go on.
-        known = dict(KeyLink.objects.filter(entity_map=entity_map, source_key__in=list(upserts),
-                                            source_deleted_at__isnull=True).values_list("source_key", "source_hash"))
+        known = binder.source_hashes(entity_map=entity_map, source_keys=upserts)
         upserts = {key: value for key, value in upserts.items()
                    if known.get(key) != mapping.record_hash(value[1].record)}
     rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
@@ -116,8 +117,7 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
                 for key, (source_id, prepared) in upserts.items())
     rows.extend(row for key, row in refused.items() if key not in upserts)
     if deleted_ids:
-        links = KeyLink.objects.filter(entity_map=entity_map, source_id__in=deleted_ids).values_list(
-            "source_key", "source_id")
+        links = binder.linked_by_source_ids(entity_map=entity_map, source_ids=deleted_ids)
         rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
                                source_id=source_id, operation=RecordSync.Operation.DELETE) for key, source_id in links)
     _insert_and_queue(stage, rows, read=read, ineligible=ineligible)
@@ -140,8 +140,7 @@ def _plan_source_deletes(stage: SyncStage, seen: set[str]) -> None:
     gone = [
         RecordSync(run_id=stage.run_id, stage=stage, entity_map=stage.entity_map, source_key=key, source_id=source_id,
                    operation=RecordSync.Operation.DELETE)
-        for key, source_id in KeyLink.objects.filter(entity_map=stage.entity_map, source_deleted_at__isnull=True)
-        .values_list("source_key", "source_id").iterator()
+        for key, source_id in binder.live_links(entity_map=stage.entity_map)
         if key not in seen
     ]
     _insert_and_queue(stage, gone, read=0, ineligible=0)
@@ -157,6 +156,11 @@ def _insert_and_queue(stage: SyncStage, rows: list[RecordSync], *, read: int, in
     _insert_chunk(stage, chunks[-1], read=read, ineligible=ineligible)
 
 
+def _batch_size(stage: SyncStage) -> int:
+    """Records per write request: the destination connection's batch size (1: one by one)."""
+    return max(1, adapter.destination_connection(stage.entity_map).batch_size)
+
+
 def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, ineligible: int = 0) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -167,7 +171,11 @@ def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, in
                 rows, update_conflicts=True, unique_fields=["stage", "source_key"],
                 update_fields=["snapshot", "operation", "source_id", "queued_at", "notes"])
             pending = [row.pk for row in created if row.pk is not None and row.status == RecordStatus.PENDING]
-            enqueue_each(SYNC_RECORD_TASK, pending)
+            size = _batch_size(stage)
+            if size > 1:
+                enqueue_batches(task_names.SYNC_BATCH, pending, size)
+            else:
+                enqueue_each(task_names.SYNC_RECORD, pending)
         SyncStage.objects.filter(pk=stage.pk).update(
             records_read=F("records_read") + read, records_ineligible=F("records_ineligible") + ineligible,
             heartbeat_at=now)

@@ -17,45 +17,21 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import F, Q
 from django.utils import timezone
 
-from connectors.errors import ConnectorError, ThrottledError, TransientError
 from integration import mapping, storable
 from integration.conversions import is_guid
 from integration.heartbeat import process_name
 from integration.models import KeyChange, KeyLink, RecordStatus, RecordSync, System
-from integration.services import endpoints
+from integration.services import adapter, binder
 from integration.services.contexts import MapContext, map_context
 from integration.services.failures import failure_text
+from integration.services.outcomes import Decision, Fail, RetryLater, call, finish, wait_or_fail
 from integration.services.resolver import DatabaseResolver
 from integration.services.stages import stage_finish_if_done, stages_in_flight
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the task should do next: nothing, or deliver the record again after `retry_in` seconds."""
-
-    retry_in: float | None = None
-
-
-class _RetryLater(Exception):
-    def __init__(self, error_type: str, message: str, wait: float | None = None, *, max_attempts: int | None = None):
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.wait = wait
-        self.max_attempts = max_attempts
-
-
-class _Fail(Exception):
-    def __init__(self, error_type: str, message: str, field: str = ""):
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.field = field
 
 
 def record_sync(*, record_id: int) -> Decision:
@@ -73,15 +49,15 @@ def record_sync(*, record_id: int) -> Decision:
             context = map_context(record.entity_map_id, record.run_id)
             record.entity_map = context.entity_map  # shared, already loaded with its project and connections
             _sync(record, context)
-        except _RetryLater as exc:
-            decision, ended = _wait_or_fail(record, exc)
-        except _Fail as exc:
-            _finish(record, RecordStatus.FAILED, error=exc)
+        except RetryLater as exc:
+            decision, ended = wait_or_fail(record, exc)
+        except Fail as exc:
+            finish(record, RecordStatus.FAILED, error=exc)
         except Exception as exc:  # a bug, a database refusal, a library's surprise: this record alone pays for it
             log.exception("record raised run=%s record=%s key=%s", record.run_id, record.pk, record.source_key)
-            unexpected = _RetryLater("unexpected", failure_text(exc, project=record.entity_map.project),
+            unexpected = RetryLater("unexpected", failure_text(exc, project=record.entity_map.project),
                                      max_attempts=settings.P2C_UNEXPECTED_ERROR_ATTEMPTS)
-            decision, ended = _wait_or_fail(record, unexpected)
+            decision, ended = wait_or_fail(record, unexpected)
     except BaseException:
         stages_in_flight.leave(record.stage_id)  # the record stays open; it asks when it ends
         raise
@@ -129,18 +105,18 @@ def _sync(record: RecordSync, context: MapContext) -> None:
     entity_map = record.entity_map
     definition = context.definition
     if record.attempts > settings.P2C_RECORD_MAX_ATTEMPTS:
-        raise _Fail("abandoned", f"gave up after {record.attempts - 1} attempts; the last one never ended (its "
+        raise Fail("abandoned", f"gave up after {record.attempts - 1} attempts; the last one never ended (its "
                                  "worker stopped or ran out of time)")
-    _check_source_id(record)
+    check_source_id(record)
     snapshot = record.snapshot
     if record.refresh:
-        snapshot = _call(lambda: endpoints.read_record(entity_map, source_id=record.source_id,
+        snapshot = call(lambda: adapter.read_record(entity_map, source_id=record.source_id,
                                                        key_values=record.snapshot or {}))
         deleting = record.operation == RecordSync.Operation.DELETE
         if (snapshot is None) != deleting:
             # A webhook's body is not trusted: an upsert of a record the source does not hold, or a delete of one
             # it still holds, writes nothing.
-            _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
+            finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
                     message="still at the source; the delete is not acted on" if deleting else
                     "not found at the source (deleted, or never there); nothing written")
             return
@@ -149,93 +125,126 @@ def _sync(record: RecordSync, context: MapContext) -> None:
             snapshot, record.notes = prepared.record, prepared.note
             RecordSync.objects.filter(pk=record.pk).update(snapshot=snapshot, refresh=False, notes=record.notes)
             if prepared.refusal:
-                raise _Fail("unstorable", prepared.refusal[1], field=prepared.refusal[0])
+                raise Fail("unstorable", prepared.refusal[1], field=prepared.refusal[0])
     if record.operation == RecordSync.Operation.DELETE:
         _sync_delete(record)
         return
-    reason = mapping.ineligibility(definition, snapshot)
-    if reason:
-        _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
-        return
     _rekey(record, definition, snapshot)
-    try:
-        resolver = DatabaseResolver(entity_map=entity_map, organization_mappings=context.organization_mappings,
-                                    map_ids=context.map_ids)
-        mapped = _call(lambda: mapping.map_record(definition, snapshot, resolver))
-    except mapping.MissingLink as exc:
-        if exc.when_missing == "skip":
-            _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=str(exc))
-            return
-        raise _RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
-    except mapping.MappingError as exc:
-        # The row already names the record; the message names the field and says why.
-        raise _Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
-    _write_and_link(record, snapshot, mapped)
-
-
-def _write_and_link(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord) -> None:
-    """Write the mapped record where its link says (a changed key is handled as the entity map states), link it,
-    and record the outcome; the link and the outcome are committed together."""
-    entity_map = record.entity_map
-    payload_hash = mapping.payload_hash(mapped.payload)
-    destination_key = mapping.destination_key_text(mapped.destination_key)
-    source_hash = mapping.record_hash(snapshot)
-    link = _link_of(record)
-    # A link whose destination key differs: the record's key changed since it was written (a new account
-    # number; another legal entity). Writing by the new key alone would leave the old record behind unsaid.
-    previous = link.destination_key if link is not None and link.destination_key != destination_key else ""
-    if link is not None and not previous and link.payload_hash == payload_hash and link.source_deleted_at is None:
-        if link.source_hash != source_hash or link.source_key != record.source_key:
-            KeyLink.objects.filter(pk=link.pk).update(source_hash=source_hash, source_key=record.source_key)
-        _finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED, payload=mapped.payload,
-                destination_key=destination_key)
+    resolver = DatabaseResolver(entity_map=entity_map, organization_mappings=context.organization_mappings,
+                                map_ids=context.map_ids)
+    mapped = map_eligible(record, snapshot, definition, resolver)
+    if mapped is None:
         return
-
-    renames = bool(previous) and entity_map.on_key_change == KeyChange.RENAME
-    if renames:
-        result = _rename(entity_map, link, mapped, previous, destination_key)
+    link = binder.link_of(entity_map=entity_map, source_key=record.source_key, source_id=record.source_id)
+    change = change_of(record, snapshot, mapped, link)
+    if change is None:
+        return
+    if change.renames:
+        result = _rename(entity_map, link, mapped, change.previous, change.destination_key)
     else:
-        result = _call(lambda: endpoints.write(entity_map, key=mapped.destination_key, payload=mapped.payload,
-                                               link=None if previous else link))
-    kept = link.attributes if link is not None and (renames or not previous) else {}
-    values = {
-        # The natural key the mapping computed identifies the link; the API's own key addresses the record.
-        "source_key": record.source_key, "source_id": record.source_id, "destination_key": destination_key,
-        "destination_key_values": result.key, "destination_id": result.destination_id,
-        "attributes": {**kept, **result.attributes}, "payload_hash": payload_hash, "source_hash": source_hash,
-        "source_deleted_at": None, "synced_at": timezone.now(),
-    }
-    outcome = RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED
-    notes = _key_change_note(record, link, previous, destination_key, renamed=renames) if previous else ""
+        result = call(lambda: adapter.write(entity_map, key=mapped.destination_key, payload=mapped.payload,
+                                            link=change.write_link))
     try:
         # One transaction: a worker killed between the two used to leave the link without the outcome, and the
         # next attempt then found its own link and reported "unchanged" for a record this run had written.
         with transaction.atomic():
-            if link is None or not KeyLink.objects.filter(pk=link.pk).update(**values):
-                KeyLink.objects.create(entity_map=entity_map, **values)
-            _finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload,
-                    destination_key=destination_key, previous_destination_key=previous,
-                    notes="; ".join(note for note in (record.notes, notes) if note))
+            binder.bind(entity_map=entity_map, link=link, values=change.link_values(result))
+            finish(record, RecordStatus.SUCCEEDED, **change.outcome(record, result))
     except IntegrityError:
-        # Another record holds this destination, or a concurrent sync of this one won the race: try again.
-        raise _RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently "
-                          "or is linked to another source record", max_attempts=3) from None
+        raise link_conflict(change.destination_key) from None
 
 
-def _link_of(record: RecordSync) -> KeyLink | None:
-    """The record's link: by its source key, else (its key changed) by its source id, in one query."""
-    by_key = Q(source_key=record.source_key)
-    return KeyLink.objects.filter(by_key | Q(source_id=record.source_id) if record.source_id else by_key,
-                                  entity_map=record.entity_map).annotate(
-        other_key=Case(When(by_key, then=0), default=1)).order_by("other_key", "-synced_at").first()
+def map_eligible(record: RecordSync, snapshot: dict, definition: mapping.MapDefinition,
+                 resolver) -> mapping.MappedRecord | None:
+    """The record's payload; None when it is not for this map or its parent is skipped (the record is finished
+    as skipped). A parent not linked yet waits; a record that cannot be mapped fails, naming the field."""
+    reason = mapping.ineligibility(definition, snapshot)
+    if reason:
+        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
+        return None
+    try:
+        return call(lambda: mapping.map_record(definition, snapshot, resolver))
+    except mapping.MissingLink as exc:
+        if exc.when_missing == "skip":
+            finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=str(exc))
+            return None
+        raise RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
+    except mapping.MappingError as exc:
+        # The row already names the record; the message names the field and says why.
+        raise Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A mapped record that must be written: what to hash, where it goes, and what its link said."""
+
+    source_key: str
+    source_id: str
+    mapped: mapping.MappedRecord
+    link: KeyLink | None
+    destination_key: str
+    payload_hash: str
+    source_hash: str
+    previous: str  # the destination key the link had, when the record's key changed
+    renames: bool  # the entity map renames on a key change (else: create and report)
+
+    @property
+    def write_link(self) -> KeyLink | None:
+        """The link the write may trust: none when the key changed (the record is written under its new key)."""
+        return None if self.previous else self.link
+
+    def link_values(self, result: adapter.Written) -> dict:
+        kept = self.link.attributes if self.link is not None and (self.renames or not self.previous) else {}
+        return {
+            # The natural key the mapping computed identifies the link; the API's own key addresses the record.
+            "source_key": self.source_key, "source_id": self.source_id,
+            "destination_key": self.destination_key, "destination_key_values": result.key,
+            "destination_id": result.destination_id, "attributes": {**kept, **result.attributes},
+            "payload_hash": self.payload_hash, "source_hash": self.source_hash, "source_deleted_at": None,
+            "synced_at": timezone.now(),
+        }
+
+    def outcome(self, record: RecordSync, result: adapter.Written) -> dict:
+        notes = _key_change_note(record, self.link, self.previous, self.destination_key,
+                                 renamed=self.renames) if self.previous else ""
+        return {"outcome": RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED,
+                "payload": self.mapped.payload, "destination_key": self.destination_key,
+                "previous_destination_key": self.previous,
+                "notes": "; ".join(note for note in (record.notes, notes) if note)}
+
+
+def change_of(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord,
+              link: KeyLink | None) -> Change | None:
+    """What writing the record means; None when nothing changed since it was last written (the record is then
+    finished as unchanged). A link whose destination key differs means the record's key changed since it was
+    written (a new account number; another legal entity): writing by the new key alone would leave the old
+    record behind unsaid, so the entity map's `on_key_change` decides."""
+    payload_hash = mapping.payload_hash(mapped.payload)
+    destination_key = mapping.destination_key_text(mapped.destination_key)
+    source_hash = mapping.record_hash(snapshot)
+    previous = link.destination_key if link is not None and link.destination_key != destination_key else ""
+    if link is not None and not previous and link.payload_hash == payload_hash and link.source_deleted_at is None:
+        binder.rebind_unchanged(link=link, source_key=record.source_key, source_hash=source_hash)
+        finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED, payload=mapped.payload,
+               destination_key=destination_key)
+        return None
+    renames = bool(previous) and record.entity_map.on_key_change == KeyChange.RENAME
+    return Change(record.source_key, record.source_id, mapped, link, destination_key, payload_hash, source_hash,
+                  previous, renames)
+
+
+def link_conflict(destination_key: str) -> RetryLater:
+    """Another record holds this destination, or a concurrent sync of this one won the race: try again."""
+    return RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently or is linked "
+                                       "to another source record", max_attempts=3)
 
 
 def _rename(entity_map, link: KeyLink, mapped: mapping.MappedRecord, previous: str,
-            destination_key: str) -> endpoints.Written:
+            destination_key: str) -> adapter.Written:
     try:
-        return _call(lambda: endpoints.rename(entity_map, link=link, payload=mapped.payload))
-    except _Fail as exc:
-        raise _Fail(exc.error_type, f"renaming {previous} to {destination_key} (the entity map renames on a key "
+        return call(lambda: adapter.rename(entity_map, link=link, payload=mapped.payload))
+    except Fail as exc:
+        raise Fail(exc.error_type, f"renaming {previous} to {destination_key} (the entity map renames on a key "
                                     f"change): {exc.message}", exc.field) from None
 
 
@@ -249,12 +258,12 @@ def _key_change_note(record: RecordSync, link: KeyLink, previous: str, destinati
             "(the entity map creates and reports on a key change)")
 
 
-def _check_source_id(record: RecordSync) -> None:
+def check_source_id(record: RecordSync) -> None:
     """A Dataverse record's id is a GUID; anything else (a mangled or forged notification) names no record."""
     entity_map = record.entity_map
-    if record.source_id and endpoints.source_connection(entity_map).system == System.DATAVERSE \
+    if record.source_id and adapter.source_connection(entity_map).system == System.DATAVERSE \
             and not is_guid(record.source_id):
-        raise _Fail("invalid_id", f"the source id {storable.identity_text(record.source_id, 80)!r} is not a GUID",
+        raise Fail("invalid_id", f"the source id {storable.identity_text(record.source_id, 80)!r} is not a GUID",
                     field=entity_map.source_id_field)
 
 
@@ -264,7 +273,7 @@ def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict
     try:
         key = mapping.source_key(definition, snapshot)
     except mapping.MappingError as exc:
-        raise _Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+        raise Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
     if key == record.source_key:
         return
     try:
@@ -272,8 +281,8 @@ def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict
             RecordSync.objects.filter(pk=record.pk).update(source_key=key)
     except IntegrityError:
         if RecordSync.objects.filter(stage_id=record.stage_id, source_key=key).exists():
-            raise _Fail("duplicate_row", f"this run already syncs {key} in another row") from None
-        raise _RetryLater("busy", f"another run is syncing {key}; waiting for it to finish",
+            raise Fail("duplicate_row", f"this run already syncs {key} in another row") from None
+        raise RetryLater("busy", f"another run is syncing {key}; waiting for it to finish",
                           wait=settings.P2C_BUSY_WAIT_SECONDS * random.uniform(0.5, 1.5)) from None  # noqa: S311
     record.source_key = key
 
@@ -281,20 +290,20 @@ def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict
 def _sync_delete(record: RecordSync) -> None:
     """A record deleted at the source: noted on its link, and deleted at the destination only if the map says so."""
     entity_map = record.entity_map
-    link = KeyLink.objects.filter(entity_map=entity_map, source_key=record.source_key).first()
+    link = binder.link_by_key(entity_map=entity_map, source_key=record.source_key)
     if link is None:
-        _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
+        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
                 message="deleted at the source; it was never synced")
         return
     if entity_map.propagate_deletes:
-        _call(lambda: endpoints.delete(entity_map, link=link))
+        call(lambda: adapter.delete(entity_map, link=link))
         with transaction.atomic():  # as for a write: the link goes with the outcome, or neither does
-            link.delete()
-            _finish(record, RecordStatus.SUCCEEDED, outcome=RecordSync.Outcome.DELETED,
+            binder.unbind(link=link)
+            finish(record, RecordStatus.SUCCEEDED, outcome=RecordSync.Outcome.DELETED,
                     destination_key=link.destination_key)
         return
-    KeyLink.objects.filter(pk=link.pk).update(source_deleted_at=timezone.now())
-    _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, destination_key=link.destination_key,
+    binder.note_source_deleted(link=link)
+    finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, destination_key=link.destination_key,
             message="deleted at the source; the destination record is kept (deletes are not propagated)")
 
 
@@ -304,61 +313,3 @@ def _savepoint():
     if transaction.get_connection().in_atomic_block:
         return transaction.atomic()
     return contextlib.nullcontext()
-
-
-def _call(operation):
-    """Run a connector call, turning its errors into a retry or a failure of this record."""
-    try:
-        return operation()
-    except ThrottledError as exc:
-        raise _RetryLater("throttled", exc.message, wait=exc.retry_after) from None
-    except TransientError as exc:
-        raise _RetryLater("transient", exc.message) from None
-    except ConnectorError as exc:
-        raise _Fail(type(exc).__name__, exc.message) from None
-
-
-def _wait_or_fail(record: RecordSync, exc: _RetryLater) -> tuple[Decision, bool]:
-    """Send the record back to wait, or fail it when it had its attempts; also says whether it ended."""
-    attempts = RecordSync.objects.values_list("attempts", flat=True).get(pk=record.pk)
-    limit = exc.max_attempts or settings.P2C_RECORD_MAX_ATTEMPTS
-    if attempts >= limit:
-        message = f"gave up after {attempts} attempts: {exc.message}"
-        _finish(record, RecordStatus.FAILED, error=_Fail(exc.error_type, message))
-        return Decision(), True
-    wait = exc.wait if exc.wait is not None else backoff(attempts)
-    RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(
-        status=RecordStatus.WAITING, next_attempt_at=timezone.now() + timedelta(seconds=wait),
-        error_type=exc.error_type, error_message=storable.clean_text(exc.message)[:4000])
-    log.info("record waiting run=%s map=%s key=%s attempt=%s wait=%.1fs reason=%s", record.run_id,
-             record.entity_map.name, record.source_key, attempts, wait, exc.error_type)
-    # A long wait stays in the database, where the sweeper finds it; a broker message would outlive
-    # Redis's visibility timeout.
-    return (Decision(retry_in=wait) if wait <= settings.P2C_MAX_COUNTDOWN_SECONDS else Decision()), False
-
-
-def backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter, capped."""
-    ceiling = min(settings.P2C_BACKOFF_MAX_SECONDS, settings.P2C_BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
-
-
-def _finish(record: RecordSync, status: str, *, outcome: str = "", payload: dict | None = None,
-            destination_key: str = "", previous_destination_key: str = "", notes: str = "", message: str = "",
-            error: _Fail | None = None) -> None:
-    fields = {
-        "status": status, "outcome": outcome, "finished_at": timezone.now(), "next_attempt_at": None,
-        "error_type": error.error_type if error else "", "error_field": error.field if error else "",
-        "error_message": storable.clean_text(error.message if error else message)[:4000],
-    }
-    if payload is not None:
-        fields["payload"] = payload
-    if destination_key:
-        fields["destination_key"] = destination_key
-    if previous_destination_key:
-        fields["previous_destination_key"] = previous_destination_key
-    if notes:
-        fields["notes"] = notes
-    RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(**fields)
-    log.info("record %s run=%s map=%s key=%s outcome=%s%s", status, record.run_id, record.entity_map.name,
-             record.source_key, outcome or "-", f" error={fields['error_message']}" if error else "")

@@ -10,12 +10,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
-from integration.conversions import is_guid
-from integration.mapping import LinkTarget
-from integration.models import Connection, EntityMap, KeyLink, OrganizationMapping, Project
+from integration.conversions import blank, is_guid
+from integration.mapping import LinkTarget, MapDefinition
+from integration.models import Connection, EntityMap, OrganizationMapping, Project
+from integration.services import binder
 
 REFERENCE_TTL_SECONDS = 300
-_MATCH_FIELDS = {"source_id": "source_id", "source_key": "source_key", "destination_id": "destination_id"}
 
 
 class ReferenceCache:
@@ -49,7 +49,7 @@ class ReferenceCache:
             with self._lock:
                 index = self._fresh(key)
             if index is None:
-                from integration.services.endpoints import read_all
+                from integration.services.adapter import read_all
 
                 index = {_normal(row.get(match_field)): row for row in read_all(connection, entity_set)
                          if all(_normal(row.get(name)) == _normal(value) for name, value in where)}
@@ -67,6 +67,11 @@ class ReferenceCache:
 
 
 reference_cache = ReferenceCache()
+
+
+def _target(link) -> LinkTarget:
+    return LinkTarget(source_key=link.source_key, destination_key=link.destination_key_values,
+                      destination_id=link.destination_id, attributes=link.attributes)
 
 
 def _normal(value: object) -> object:
@@ -87,6 +92,26 @@ class DatabaseResolver:
         # come from its account's link): one query each.
         self._links: dict[tuple, LinkTarget | None] = {}
 
+    def prefetch(self, definition: MapDefinition, records: Sequence[Mapping]) -> None:
+        """Read, for a whole batch, the links its lookups will ask for: one query per lookup field, not one per
+        record. Only lookups of a source field's own value can be known before mapping; others are read as asked."""
+        for rule in definition.fields:
+            options = rule.options.get("lookup")
+            if not options or rule.transforms[0] != "lookup" or not rule.source:
+                continue
+            entity_maps, match = tuple(options["entity_maps"]), options.get("match", "source_id")
+            values = {str(record[rule.source]) for record in records if not blank(record.get(rule.source))}
+            values -= {value for maps, m, value in self._links if (maps, m) == (entity_maps, match)}
+            if not values:
+                continue
+            ids = [self.map_ids[name] for name in entity_maps if name in self.map_ids]
+            found = binder.lookup_targets(map_ids=ids, match=match, values=values)
+            lower = match in ("source_id", "destination_id")
+            for value in values:
+                wanted = value.lower() if lower else value
+                link = next((found[(map_id, wanted)] for map_id in ids if (map_id, wanted) in found), None)
+                self._links[(entity_maps, match, value)] = None if link is None else _target(link)
+
     def link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
         key = (tuple(entity_maps), match, str(value))
         if key not in self._links:
@@ -94,18 +119,13 @@ class DatabaseResolver:
         return self._links[key]
 
     def _read_link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
-        field = _MATCH_FIELDS[match]
-        if match in ("source_id", "destination_id"):
-            value = value.lower()
         ids = [self.map_ids[name] for name in entity_maps if name in self.map_ids]
-        links = {link.entity_map_id: link for link in KeyLink.objects.filter(
-            entity_map_id__in=ids, source_deleted_at__isnull=True, **{field: value}).only(
-            "entity_map_id", "source_key", "destination_key_values", "destination_id", "attributes")}
+        value = value.lower() if match in ("source_id", "destination_id") else value
+        links = binder.lookup_targets(map_ids=ids, match=match, values=[value])
         for map_id in ids:
-            link = links.get(map_id)
+            link = links.get((map_id, value))
             if link is not None:
-                return LinkTarget(source_key=link.source_key, destination_key=link.destination_key_values,
-                                  destination_id=link.destination_id, attributes=link.attributes)
+                return _target(link)
         return None
 
     def reference(self, system: str, entity_set: str, match_field: str, value: object,

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from integration import storable
+from integration import storable, task_names
 from integration.definitions import map_definition
 from integration.mapping import MapDefinition
 from integration.models import (
@@ -34,8 +34,6 @@ from integration.queueing import enqueue
 
 log = logging.getLogger(__name__)
 
-START_STAGE_TASK = "p2c.start_stage"
-PREFLIGHT_TASK = "p2c.preflight_run"
 FINISHED_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.WARNING, StageStatus.FAILED, StageStatus.CANCELLED)
 
 
@@ -92,9 +90,9 @@ def stages_create(*, run: SyncRun, entity_maps: Sequence[EntityMap], full: bool 
         for position, entity_map in enumerate(entity_maps)
     )
     if run.check_first:
-        enqueue(PREFLIGHT_TASK, run.pk)
+        enqueue(task_names.PREFLIGHT_RUN, run.pk)
     else:
-        enqueue(START_STAGE_TASK, stages[0].pk)
+        enqueue(task_names.START_STAGE, stages[0].pk)
     return stages
 
 
@@ -180,11 +178,11 @@ def _make_storable(record: RecordSync, definition: MapDefinition) -> None:
 def run_continue(*, run: SyncRun) -> None:
     """After a stage ended (or the check passed): start the next pending stage, or finish the run."""
     if run.check_first and run.preflight_id is None:
-        enqueue(PREFLIGHT_TASK, run.pk)  # the check's message was lost: it comes first
+        enqueue(task_names.PREFLIGHT_RUN, run.pk)  # the check's message was lost: it comes first
         return
     next_stage = run.stages.filter(status=StageStatus.PENDING).order_by("order").first()
     if next_stage is not None:
-        enqueue(START_STAGE_TASK, next_stage.pk)
+        enqueue(task_names.START_STAGE, next_stage.pk)
         return
     if not run.stages.exclude(status__in=FINISHED_STAGE_STATUSES).exists():
         run_finish(run=run)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integration import task_names
 from integration.models import (
     OPEN_RECORD_STATUSES,
     ChangeCursor,
@@ -25,15 +26,11 @@ from integration.queueing import enqueue, enqueue_each
 from integration.services import runs
 from integration.services.entity_maps import entity_map_paused, stage_skip_paused
 from integration.services.failures import failure_text
+from integration.services.outcomes import backoff
+from integration.services.planning import PlanningFailed, stage_plan
 from integration.storable import clean_text
 
 log = logging.getLogger(__name__)
-
-SYNC_RECORD_TASK = "p2c.sync_record"
-
-
-class PlanningFailed(Exception):
-    """The stage could not read its source (unreachable, refused, misconfigured); the run goes on without it."""
 
 
 def stage_start(*, stage_id: int) -> None:
@@ -56,8 +53,6 @@ def stage_start(*, stage_id: int) -> None:
         stage_skip_paused(stage=stage)
         return
     if stage.reads_source:
-        from integration.services.planning import stage_plan
-
         if stage.plan_attempts > settings.P2C_STAGE_MAX_PLANS:
             stage_fail(stage=stage, message=f"gave up after {stage.plan_attempts - 1} attempts to read its changes; "
                                             "the last one never ended (its worker stopped or ran out of time)")
@@ -75,7 +70,7 @@ def stage_start(*, stage_id: int) -> None:
         with transaction.atomic():
             ids = list(RecordSync.objects.filter(stage=stage, status=RecordStatus.PENDING).values_list("id", flat=True))
             RecordSync.objects.filter(pk__in=ids).update(queued_at=now)
-            enqueue_each(SYNC_RECORD_TASK, ids)
+            enqueue_each(task_names.SYNC_RECORD, ids)
     SyncStage.objects.filter(pk=stage.pk, status=StageStatus.PLANNING).update(
         status=StageStatus.RUNNING, planned_at=timezone.now())
     stage_finish_if_done(stage_id=stage.pk)
@@ -86,11 +81,9 @@ def _plan_again_or_fail(stage: SyncStage, message: str) -> None:
     if stage.plan_attempts >= settings.P2C_STAGE_MAX_PLANS:
         stage_fail(stage=stage, message=f"gave up after {stage.plan_attempts} attempts: {message}")
         return
-    from integration.services.records import backoff
-
     if SyncStage.objects.filter(pk=stage.pk, status=StageStatus.PLANNING).update(
             status=StageStatus.PENDING, message=message[:4000]):
-        enqueue(runs.START_STAGE_TASK, stage.pk, countdown=backoff(stage.plan_attempts))
+        enqueue(task_names.START_STAGE, stage.pk, countdown=backoff(stage.plan_attempts))
 
 
 def stage_fail(*, stage: SyncStage, message: str) -> None:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from integration import heartbeat
+from integration import heartbeat, task_names
 from integration.models import (
     ACTIVE_RUN_STATUSES,
     RecordStatus,
@@ -72,7 +72,7 @@ def sweep() -> dict[str, int]:
 def _requeue(queryset) -> int:
     ids = list(queryset.values_list("id", flat=True)[:_BATCH])
     RecordSync.objects.filter(pk__in=ids).update(queued_at=timezone.now())
-    enqueue_each(stages.SYNC_RECORD_TASK, ids)
+    enqueue_each(task_names.SYNC_RECORD, ids)
     return len(ids)
 
 
@@ -98,7 +98,7 @@ def _take_back_from_dead_workers(now) -> int:
             ids = list(claimed.values_list("id", flat=True))
             RecordSync.objects.filter(pk__in=ids, status=RecordStatus.RUNNING).update(
                 status=RecordStatus.PENDING, queued_at=now)
-            enqueue_each(stages.SYNC_RECORD_TASK, ids)
+            enqueue_each(task_names.SYNC_RECORD, ids)
         log.warning("worker %s silent since %s: %d claimed records taken back", worker.name,
                     worker.seen_at.isoformat(timespec="seconds"), len(ids))
         taken += len(ids)
@@ -122,7 +122,7 @@ def _requeue_open_records(now) -> int:
     for start in range(0, len(ids), _BATCH):
         batch = ids[start:start + _BATCH]
         RecordSync.objects.filter(pk__in=batch).update(queued_at=timezone.now())
-        enqueue_each(stages.SYNC_RECORD_TASK, batch)
+        enqueue_each(task_names.SYNC_RECORD, batch)
     log.warning("the broker lost its contents: %d open records queued again", len(ids))
     return len(ids)
 
@@ -159,7 +159,7 @@ def _restart_planning(stage_ids) -> int:
     for stage_id in stage_ids:
         # Planning is idempotent (records are upserted by key), so reading the changes again is safe.
         if SyncStage.objects.filter(pk=stage_id, status=StageStatus.PLANNING).update(status=StageStatus.PENDING):
-            enqueue(runs.START_STAGE_TASK, stage_id)
+            enqueue(task_names.START_STAGE, stage_id)
             log.warning("stage %s planned again", stage_id)
             restarted += 1
     return restarted

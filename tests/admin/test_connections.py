@@ -9,7 +9,9 @@ from django.contrib.admin.models import LogEntry
 from django.test import override_settings
 from django.urls import reverse
 
-from integration.models import Connection, System
+from connectors import AppUser
+from integration.models import ApplicationUser, Connection, System
+from integration.services.connections import connection_config
 from tests.support import factories
 from tests.support.listener import Listener
 
@@ -17,13 +19,23 @@ pytestmark = pytest.mark.django_db
 SECRET = "correct-horse-battery-staple"
 
 
-def form_data(**overrides) -> dict:
+def form_data(*extra_users: dict, **overrides) -> dict:
     data = {"name": "sales", "system": System.DATAVERSE, "base_url": "https://contoso.crm.dynamics.com",
             "authority": "https://login.microsoftonline.com/contoso", "client_id": "app-id", "client_secret": "",
             "client_secret_env": "", "certificate_pem": "", "certificate_thumbprint": "", "scope": "",
             "default_company": "", "ca_bundle": "", "timeout_seconds": "60", "page_size": "5000",
             "max_retries": "5", "requests_per_window": "", "window_seconds": "300", "max_concurrency": ""}
-    return {**data, **overrides}
+    return {**data, **inline_users(*extra_users), **overrides}
+
+
+def inline_users(*users: dict) -> dict:
+    """The inline formset of extra application users, as the page posts it (new rows only)."""
+    data = {"extra_users-TOTAL_FORMS": str(len(users)), "extra_users-INITIAL_FORMS": "0",
+            "extra_users-MIN_NUM_FORMS": "0", "extra_users-MAX_NUM_FORMS": "1000"}
+    for number, user in enumerate(users):
+        for name, value in {"client_id": "", "client_secret": "", "client_secret_env": "", **user}.items():
+            data[f"extra_users-{number}-{name}"] = value
+    return data
 
 
 def test_a_secret_typed_on_the_add_page_is_stored_encrypted_and_never_shown_again(admin_client_with_perms):
@@ -216,3 +228,57 @@ def test_a_connection_saved_around_the_rules_sends_nothing(admin_client_with_per
     leaking.save()
     run_test_action(admin_client_with_perms, leaking)
     assert listener.connections > 0  # so the listener would have seen the refused ones
+
+
+# --- extra application users -----------------------------------------------------------------------------------
+def test_extra_application_users_are_added_inline_with_write_only_secrets(admin_client_with_perms):
+    response = admin_client_with_perms.post(reverse("admin:integration_connection_add"), form_data(
+        {"client_id": "second-app", "client_secret": "second-s3cret"}, client_secret=SECRET))
+    assert response.status_code == 302
+    connection = Connection.objects.get(name="sales")
+    assert [(user.client_id, user.client_secret) for user in connection.extra_users.all()] == [("second-app",
+                                                                                                 "second-s3cret")]
+    page = admin_client_with_perms.get(reverse("admin:integration_connection_change", args=[connection.pk]))
+    assert "second-app" in page.content.decode()
+    assert "second-s3cret" not in page.content.decode()
+    config = connection_config(connection)
+    assert config.extra_users == (AppUser("second-app", client_secret="second-s3cret"),)
+    assert [user.client_id for user in config.users] == ["app-id", "second-app"]
+
+
+@pytest.mark.parametrize(("user", "message"), [
+    ({"client_id": "app-id", "client_secret": "x"}, "is the connection&#x27;s own application user"),
+    ({"client_id": "third-app", "client_secret_env": "SECRET_KEY"}, "SECRET_KEY is one of p2c&#x27;s own settings"),
+    ({"client_id": "third-app"}, "give the secret, or the environment variable that holds it"),
+])
+def test_an_extra_user_is_refused_by_the_connections_rules(admin_client_with_perms, user, message):
+    assert message in refusal(admin_client_with_perms, **form_data(user, client_secret=SECRET))
+
+
+def test_an_extra_users_secret_may_come_from_an_allowed_variable(admin_client_with_perms, monkeypatch):
+    monkeypatch.setenv("P2C_SECRET_SECOND", "from-the-environment")
+    response = admin_client_with_perms.post(reverse("admin:integration_connection_add"), form_data(
+        {"client_id": "second-app", "client_secret_env": "P2C_SECRET_SECOND"}, client_secret=SECRET))
+    assert response.status_code == 302
+    config = connection_config(Connection.objects.get(name="sales"))
+    assert config.extra_users[0].client_secret == "from-the-environment"
+
+
+@pytest.fixture
+def second_app(dataverse):
+    dataverse.control("POST", "clients", {"client_id": "second-app", "client_secret": "second-s3cret"})
+    yield "second-app"
+    dataverse.control("DELETE", "clients")
+
+
+def test_test_connection_signs_in_and_reads_as_each_application_user(admin_client_with_perms, dataverse,
+                                                                     second_app, embedded_redis):
+    connection = emulator_connection(dataverse, secret="emulator-secret")
+    ApplicationUser.objects.create(connection=connection, client_id=second_app, client_secret="second-s3cret")
+    page = run_test_action(admin_client_with_perms, connection).content.decode()
+    assert "Sales: signed in as each of its 2 application users and read" in page
+    assert dataverse.stats()["requests_by_client"] == {"p2c-emulator": 1, second_app: 1}
+    ApplicationUser.objects.filter(client_id=second_app).update(client_secret="wrong-secret-value")
+    page = run_test_action(admin_client_with_perms, connection).content.decode()
+    assert "Sales: AuthError as application user second-app" in page
+    assert "wrong-secret-value" not in page

@@ -6,6 +6,7 @@ import os
 import uuid
 
 import pytest
+import redis
 
 from connectors import ConnectionConfig, DataverseClient, FinOpsClient
 
@@ -68,3 +69,13 @@ def limiter_redis_url(request):
     if url:
         return url
     return f"unix://{request.getfixturevalue('embedded_redis')}"
+
+
+@pytest.fixture
+def redis_prefix(limiter_redis_url):
+    """A key prefix of this test's own in the suite's Redis, emptied afterwards."""
+    prefix = f"p2c-test-limiter-{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    client = redis.Redis.from_url(limiter_redis_url.replace("redis+socket://", "unix://"))
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)

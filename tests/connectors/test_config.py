@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import Certificate, ConnectionConfig
+from connectors import AppUser, Certificate, ConnectionConfig
 
 
 def make(**overrides):
@@ -67,3 +67,28 @@ def test_certificate_file_is_read_into_key_and_certificate(tmp_path):
     assert credential["public_certificate"].startswith("-----BEGIN CERTIFICATE-----")
     assert Certificate(path="/keys/app.pfx", passphrase="pw").msal_credential() == {
         "private_key_pfx_path": "/keys/app.pfx", "passphrase": "pw"}
+
+
+def test_extra_application_users_each_make_a_configuration_of_their_own_and_never_show_a_secret():
+    config = make(extra_users=[AppUser("second", client_secret="second-s3cret"),
+                               AppUser("third", certificate=Certificate(path="/keys/third.pem"))])
+    users = config.users
+    assert [user.client_id for user in users] == ["app", "second", "third"]
+    assert [user.extra_users for user in users] == [(), (), ()]
+    assert len({user.identity for user in users}) == 3  # so three token caches and three limiters
+    assert users[1].client_secret == "second-s3cret"
+    assert (users[2].client_secret, users[2].certificate.path) == ("", "/keys/third.pem")
+    assert {user.scope for user in users} == {config.scope}
+    assert "second-s3cret" not in repr(config)
+    assert make().users == (make(),)
+    hash(config)  # shared per connection and process, so it must stay hashable
+
+
+@pytest.mark.parametrize(("users", "words"), [
+    ([AppUser("")], "needs a client_id"),
+    ([AppUser("second")], "exactly one of client_secret and certificate"),
+    ([AppUser("app", client_secret="x")], "given twice"),
+])
+def test_an_extra_user_without_an_id_or_a_credential_or_given_twice_is_refused(users, words):
+    with pytest.raises(ValueError, match=words):
+        make(extra_users=users)

@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-import redis
 
 from connectors import ConnectionConfig, ThrottledError
 from connectors.limiter import LocalLimiter, RedisLimiter, limiter_for
@@ -110,15 +109,6 @@ def test_a_pause_holds_every_caller_of_the_connection():
     with limiter.slot(5):
         pass
     assert time.monotonic() - started >= 0.29
-
-
-@pytest.fixture
-def redis_prefix(limiter_redis_url):
-    prefix = f"p2c-test-limiter-{uuid.uuid4().hex[:8]}:"
-    yield prefix
-    client = redis.Redis.from_url(limiter_redis_url.replace("redis+socket://", "unix://"))
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
 
 
 def test_two_processes_share_one_budget_through_redis(dataverse, tenant, limiter_redis_url, redis_prefix):

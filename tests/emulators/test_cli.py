@@ -19,7 +19,7 @@ def test_the_command_serves_a_seeded_emulator_over_https(kind, count, entity_set
     cert = tmp_path / "cert.pem"
     process = subprocess.Popen(
         [sys.executable, "-m", "connectors.emulators", kind, "--port", "0", "--cert", str(cert), "--count", count,
-         "--seed", "5", "--client-secret", "s3cret"],
+         "--seed", "5", "--client-secret", "s3cret", "--extra-client", "second-app:0ther"],
         cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
@@ -36,6 +36,10 @@ def test_the_command_serves_a_seeded_emulator_over_https(kind, count, entity_set
         response = session.get(f"{api_url}{entity_set}", params=params, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
         assert len(response.json()["value"]) == 7
+        second = msal.ConfidentialClientApplication(
+            "second-app", client_credential="0ther", authority=f"{origin}/fabrikam", http_client=session,
+            instance_discovery=False).acquire_token_for_client(scopes=[f"{origin}/.default"])
+        assert "access_token" in second, second
         assert int(port) > 0
     finally:
         process.send_signal(signal.SIGTERM)

@@ -70,8 +70,8 @@ def client(probe):
     return app, session
 
 
-def token_for(app, session, scope=None):
-    msal_app = msal.ConfidentialClientApplication("p2c-emulator", client_credential="emulator-secret",
+def token_for(app, session, scope=None, client_id="p2c-emulator", secret="emulator-secret"):  # noqa: S107
+    msal_app = msal.ConfidentialClientApplication(client_id, client_credential=secret,
                                                   authority=f"{app.origin}/contoso", http_client=session,
                                                   instance_discovery=False)
     return msal_app.acquire_token_for_client(scopes=[scope or f"{app.origin}/.default"])
@@ -236,3 +236,27 @@ def test_an_operation_delay_holds_each_request_of_a_service_that_counts_requests
     for thread in threads:
         thread.join()
     assert sorted(results) == [200, 429, 429]
+
+
+def test_each_registered_application_gets_its_own_tokens_and_its_own_budget(client):
+    app, session = client
+    registered = session.post(f"{app.origin}/_emulator/clients",
+                              json={"client_id": "second-app", "client_secret": "second-secret"})
+    assert registered.json() == {"client_ids": ["p2c-emulator", "second-app"]}
+    try:
+        session.put(f"{app.origin}/_emulator/config", json={"throttle": {"requests": 2, "window_s": 300}})
+        first = {"Authorization": "Bearer " + token_for(app, session)["access_token"]}
+        second = {"Authorization": "Bearer " + token_for(app, session, client_id="second-app",
+                                                           secret="second-secret")["access_token"]}
+        assert [session.get(f"{app.origin}/probe/things", headers=first).status_code for _ in range(3)] == [200, 200,
+                                                                                                              429]
+        answers = [session.get(f"{app.origin}/probe/things", headers=second) for _ in range(2)]
+        assert [answer.status_code for answer in answers] == [200, 200]
+        assert answers[0].json()["client"] == "second-app"
+        assert session.get(f"{app.origin}/_emulator/stats").json()["requests_by_client"] == {"p2c-emulator": 3,
+                                                                                             "second-app": 2}
+        assert session.get(f"{app.origin}/_emulator/clients").json() == registered.json()  # ids, never secrets
+    finally:
+        session.delete(f"{app.origin}/_emulator/clients")
+    refused = token_for(app, session, client_id="second-app", secret="second-secret")
+    assert refused["error"] == "unauthorized_client"

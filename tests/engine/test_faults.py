@@ -130,7 +130,7 @@ def test_killing_a_worker_mid_run_ends_with_every_record_synced_once(dataverse, 
 
 def test_messages_lost_in_a_broker_restart_are_queued_again_by_the_sweeper(dataverse, finops, own_queue):
     dataverse.seed(accounts=120, seed=8)
-    project = prospect_to_cash_project(dataverse, finops)
+    project = prospect_to_cash_project(dataverse, finops, batch_size=2)  # 60 batch messages, some to lose
     finops.configure(latency_ms=60)
     run = runs.run_start(project=project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"],
                          trigger=SyncRun.Trigger.API)

@@ -94,7 +94,7 @@ def test_a_stage_whose_planner_was_killed_mid_read_is_planned_again_at_once(data
 def test_a_broker_that_lost_its_contents_has_the_open_records_of_running_stages_queued_again(
         dataverse, finops, own_queue):
     dataverse.seed(accounts=60, seed=13)
-    project = prospect_to_cash_project(dataverse, finops)
+    project = prospect_to_cash_project(dataverse, finops, batch_size=2)  # 30 batch messages, some to lose
     finops.configure(latency_ms=100)
     own_queue.beat(extra_env=SWEEP_EVERY_SECOND)
     own_queue.worker(concurrency=1, extra_env=ONLY_FAST_RECOVERY)

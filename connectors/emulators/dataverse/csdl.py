@@ -1,6 +1,7 @@
 """The `$metadata` document (CSDL), generated from the same tables the emulator serves and its environment: entity
 types with their key, properties (MaxLength on text), single-valued navigation properties with the lookup they set,
-collection-valued ones, the Active alternate keys, and entity sets annotated with whether they track changes.
+collection-valued ones, the Active alternate keys, entity sets annotated with whether they track changes, and the
+bulk messages as actions bound to a collection of the abstract `crmbaseentity` every entity type derives from.
 
 Navigation properties to tables the emulator does not serve (systemuser, team, ...) are left out, as a bind to them
 is refused; their lookups stay readable properties.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from xml.sax.saxutils import quoteattr
 
 from connectors.emulators.dataverse.environment import Environment
+from connectors.emulators.dataverse.resources import COLLECTION_ACTIONS
 from connectors.emulators.dataverse.schema import ENTITY_SETS, EntitySet
 
 EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
@@ -18,7 +20,7 @@ EDM = "http://docs.oasis-open.org/odata/ns/edm"
 
 
 def _entity_type(entity_set: EntitySet, keys: dict[str, tuple[str, ...]]) -> list[str]:
-    lines = [f'<EntityType Name="{entity_set.logical}">',
+    lines = [f'<EntityType Name="{entity_set.logical}" BaseType="mscrm.crmbaseentity">',
              f'<Key><PropertyRef Name="{entity_set.key}" /></Key>']
     for name, edm in entity_set.properties.items():
         column = entity_set.columns.get(name)
@@ -52,13 +54,31 @@ def _entity_type(entity_set: EntitySet, keys: dict[str, tuple[str, ...]]) -> lis
     return lines
 
 
+def _bulk_actions() -> list[str]:
+    """As the Web API reference describes them: bound to a collection of crmbaseentity, one `Targets` parameter;
+    CreateMultiple returns CreateMultipleResponse (`Ids`). Assumption: UpdateMultiple and UpsertMultiple are
+    declared without a return type, since both answer 204 with no body."""
+    lines = ['<ComplexType Name="CreateMultipleResponse">'
+             '<Property Name="Ids" Type="Collection(Edm.Guid)" Nullable="false" /></ComplexType>']
+    for name in sorted(COLLECTION_ACTIONS):
+        returns = '<ReturnType Type="mscrm.CreateMultipleResponse" Nullable="false" />' if name == "CreateMultiple" \
+            else ""
+        lines.append(f'<Action Name="{name}" IsBound="true">'
+                     '<Parameter Name="entityset" Type="Collection(mscrm.crmbaseentity)" Nullable="false" />'
+                     '<Parameter Name="Targets" Type="Collection(mscrm.crmbaseentity)" Nullable="false" />'
+                     f"{returns}</Action>")
+    return lines
+
+
 def metadata_document(environment: Environment) -> bytes:
     lines = ['<?xml version="1.0" encoding="utf-8"?>',
              f'<edmx:Edmx Version="4.0" xmlns:edmx="{EDMX}">',
              "<edmx:DataServices>",
              f'<Schema Namespace="Microsoft.Dynamics.CRM" Alias="mscrm" xmlns="{EDM}">']
+    lines.append('<EntityType Name="crmbaseentity" Abstract="true" />')
     for entity_set in ENTITY_SETS.values():
         lines += _entity_type(entity_set, environment.active_keys(entity_set.name))
+    lines += _bulk_actions()
     lines.append('<EntityContainer Name="System">')
     for entity_set in ENTITY_SETS.values():
         tracked = "true" if environment.tracks(entity_set.name) else "false"

@@ -17,6 +17,7 @@ from connectors.emulators.dataverse.errors import DataverseError, error_response
 from connectors.emulators.dataverse.handlers import Handlers, Outcome
 from connectors.emulators.dataverse.records import Records
 from connectors.emulators.dataverse.reference_data import ReferenceIds, create_reference_data
+from connectors.emulators.dataverse.resources import bound_action
 from connectors.emulators.dataverse.seed import Seeder
 from connectors.emulators.dataverse.webhooks import ObservedRecords, WebhookSender
 from connectors.emulators.dataverse.writes import Numbering, Writer
@@ -58,8 +59,10 @@ class DataverseEmulator(EmulatorApp):
     # --- the API -----------------------------------------------------------------------------------------
     def handle_api(self, request: Request, client: str) -> Response:
         def operation(inner: Request, references: dict[str, str]) -> Outcome:
+            if bound_action(inner.raw_path):  # a bulk message charges each of its targets itself
+                return self._run(inner, references, client)
             with self.protection.operation(client):  # each part of a $batch counts its own execution time
-                return self._run(inner, references)
+                return self._run(inner, references, client)
 
         try:
             if unquote(request.raw_path[len(self.api_root):]) == "$batch":
@@ -95,10 +98,11 @@ class DataverseEmulator(EmulatorApp):
             return json_response(405, {"error": f"{request.method} /_emulator/environment is not supported"})
         return json_response(200, self.records.environment.view())
 
-    def _run(self, request: Request, references: dict[str, str]) -> Outcome:
+    def _run(self, request: Request, references: dict[str, str], client: str) -> Outcome:
         """One request (top-level or inside a batch), with every refusal rendered as Dataverse's error body."""
         handlers = Handlers(self.records, self.writer, self.api_url, self.ids.root_business_unit,
-                            str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.api_url}systemuser")))
+                            str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.api_url}systemuser")),
+                            operations=lambda count: self.protection.operations(client, count))
         path = request.raw_path
         if not path.startswith(self.api_root):
             return Outcome(self.error(404, "0x8006088a", f"Resource not found for the segment '{path}'."))

@@ -1,14 +1,15 @@
-"""One Web API request (outside `$batch` or inside it) routed by resource and method to reads, change tracking
-and writes, with Dataverse's conditional-request rules and response shapes.
+"""One Web API request (outside `$batch` or inside it) routed by resource and method to reads, change tracking,
+writes and the bulk messages, with Dataverse's conditional-request rules and response shapes.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-from connectors.emulators.dataverse import errors
+from connectors.emulators.dataverse import bulk, errors
 from connectors.emulators.dataverse.changes import count_changes, read_delta, read_tracked
 from connectors.emulators.dataverse.csdl import metadata_document
 from connectors.emulators.dataverse.definitions import handle_definitions
@@ -38,15 +39,21 @@ class Outcome:
     entity_url: str | None = None
 
 
-class Handlers:
-    """Answers API requests against one emulator's records; raises DataverseError for every refusal."""
+Operations = Callable[[int], AbstractContextManager[None]]  # n operations' delay and execution time, as one block
 
-    def __init__(self, records: Records, writer: Writer, api_url: str, root_business_unit: str, user_id: str):
+
+class Handlers:
+    """Answers API requests against one emulator's records; raises DataverseError for every refusal. A bulk
+    message charges its targets through `operations` (any other request is one operation, charged by its caller)."""
+
+    def __init__(self, records: Records, writer: Writer, api_url: str, root_business_unit: str, user_id: str,
+                 operations: Operations = lambda count: nullcontext()):
         self.records = records
         self.writer = writer
         self.api_url = api_url
         self.root_business_unit = root_business_unit
         self.user_id = user_id
+        self.operations = operations
 
     def handle(self, request: Request, resource_path: str, references: Mapping[str, str]) -> Outcome:
         environment = self.records.environment
@@ -66,6 +73,8 @@ class Handlers:
             return Outcome(self._get_collection(request, entity_set))
         if resource.kind == "collection" and method == "POST":
             return self._post(request, entity_set, references)
+        if resource.kind == "action" and method == "POST":
+            return Outcome(bulk.run(self, request, entity_set, resource.name, references))
         if resource.kind == "count" and method == "GET":
             options = parse_options(request)
             if options.deltatoken:
@@ -120,8 +129,19 @@ class Handlers:
                references: Mapping[str, str]) -> Outcome:
         """Update, or create when missing (an upsert), unless If-Match / If-None-Match say otherwise."""
         options, prefs = parse_options(request), parse_prefer(request.headers)
-        if_match = etag_list(request.headers.get("If-Match"))
-        if_none_match = etag_list(request.headers.get("If-None-Match"))
+        row, created = self.write_by_key(entity_set, key, body, references,
+                                         if_match=etag_list(request.headers.get("If-Match")),
+                                         if_none_match=etag_list(request.headers.get("If-None-Match")))
+        url = self.api_url + (key.segment if key.index is not None else f"{entity_set.name}({row[entity_set.key]})")
+        if prefs.return_representation:
+            status = 201 if created else 200
+            return Outcome(self._representation(status, entity_set, row, options, prefs), url)
+        return Outcome(empty_response(204, [ODATA_VERSION, ("OData-EntityId", url)]), url)
+
+    def write_by_key(self, entity_set: EntitySet, key: RecordKey, body: object, references: Mapping[str, str], *,
+                     if_match: list[str] | None = None, if_none_match: list[str] | None = None) -> tuple[dict, bool]:
+        """The write behind PATCH by key and the bulk messages' targets: update, or create when missing (an
+        upsert), unless the conditions say otherwise; (the row, whether it was created)."""
         with self.records.store.transaction():
             existing = self.records.find(entity_set, key)
             self._check_conditions(entity_set, key, existing, if_match, if_none_match)
@@ -130,11 +150,7 @@ class Handlers:
             else:
                 row = self.writer.update(entity_set, existing, body, api_url=self.api_url, references=references,
                                          key=key)
-        url = self.api_url + (key.segment if key.index is not None else f"{entity_set.name}({row[entity_set.key]})")
-        if prefs.return_representation:
-            status = 201 if existing is None else 200
-            return Outcome(self._representation(status, entity_set, row, options, prefs), url)
-        return Outcome(empty_response(204, [ODATA_VERSION, ("OData-EntityId", url)]), url)
+        return row, existing is None
 
     def _delete(self, request: Request, entity_set: EntitySet, key: RecordKey) -> Response:
         if_match = etag_list(request.headers.get("If-Match"))

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from connectors.emulators.dataverse import errors
 from connectors.emulators.dataverse.records import Records
-from connectors.emulators.dataverse.resources import parse_guid, parse_resource
+from connectors.emulators.dataverse.resources import parse_guid, parse_resource, relative_path
 from connectors.emulators.dataverse.schema import (
     BIGINT,
     BINARY,
@@ -193,13 +193,7 @@ def resolve_reference(url: str, *, records: Records, api_url: str, references: M
             raise errors.DataverseError(400, "", f"Content-ID Reference: '${content_id}' does not exist in the "
                                         "batch context.")
         url = references[content_id] + (f"/{rest}" if rest else "")
-    path = url
-    root_path = "/" + api_url.split("/", 3)[3]
-    if path.lower().startswith(api_url.lower()):
-        path = path[len(api_url):]
-    elif path.startswith(root_path):
-        path = path[len(root_path):]
-    path = path.lstrip("/").split("?", 1)[0]
+    path = relative_path(url, api_url)
     segment = path.split("(", 1)[0].split("/", 1)[0]
     if segment not in ENTITY_SETS:
         raise errors.unknown_bind_target(source.name, segment)

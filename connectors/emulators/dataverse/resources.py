@@ -1,5 +1,6 @@
 """What a Web API URL addresses: the service root, `$metadata`, `$batch`, a function, an entity set, its
-`$count`, one record by primary key or alternate key, or one column of a record.
+`$count`, an action bound to it (the bulk messages), one record by primary key or alternate key, or one column of
+a record.
 
 Paths are split while still percent-encoded, so a `/` encoded inside a key value never splits a segment.
 """
@@ -19,6 +20,9 @@ from connectors.emulators.dataverse.schema import BIGINT, DECIMAL, DOUBLE, ENTIT
 # Characters a key value cannot carry in a URL: IIS refuses them in the path even when percent-encoded.
 FORBIDDEN_KEY_CHARACTERS = frozenset("<>*%&:/\\")
 FUNCTIONS = frozenset({"WhoAmI"})
+ACTION_NAMESPACE = "Microsoft.Dynamics.CRM."
+# The actions the emulator binds to every entity set (bulk-operations.md).
+COLLECTION_ACTIONS = frozenset({"CreateMultiple", "UpdateMultiple", "UpsertMultiple"})
 _GUID = re.compile(r"\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?\Z")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
 KeyLookup = Callable[[str], dict[str, tuple[str, ...]]]  # entity set name -> its Active keys' columns
@@ -37,10 +41,10 @@ class RecordKey:
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # root, metadata, batch, function, collection, count, entity, property
+    kind: str  # root, metadata, batch, function, collection, count, action, entity, property
     entity_set: EntitySet | None = None
     key: RecordKey | None = None
-    name: str = ""  # the function or property name
+    name: str = ""  # the function, action or property name
 
 
 def parse_guid(text: str) -> str | None:
@@ -77,12 +81,34 @@ def parse_resource(raw: str, keys: KeyLookup) -> Resource:
             return Resource("collection", entity_set)
         if rest == ["$count"]:
             return Resource("count", entity_set)
+        if len(rest) == 1 and rest[0].startswith(ACTION_NAMESPACE) \
+                and rest[0][len(ACTION_NAMESPACE):] in COLLECTION_ACTIONS:
+            return Resource("action", entity_set, name=rest[0][len(ACTION_NAMESPACE):])
         raise segment_not_found(rest[0])
     if not rest:
         return Resource("entity", entity_set, key)
     if len(rest) == 1 and rest[0] in entity_set.properties:
         return Resource("property", entity_set, key, rest[0])
     raise segment_not_found(rest[0])
+
+
+def bound_action(path: str) -> str | None:
+    """The bulk message a request path invokes (`.../accounts/Microsoft.Dynamics.CRM.CreateMultiple`), or None."""
+    last = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+    name = last[len(ACTION_NAMESPACE):] if last.startswith(ACTION_NAMESPACE) else ""
+    return name if name in COLLECTION_ACTIONS else None
+
+
+def relative_path(url: str, api_url: str) -> str:
+    """A record URL as a path relative to the service root: absolute (`https://.../api/data/v9.2/accounts(..)`),
+    rooted (`/api/data/v9.2/accounts(..)`) or already relative (`accounts(..)`), without its query."""
+    root_path = "/" + api_url.split("/", 3)[3]
+    path = url
+    if path.lower().startswith(api_url.lower()):
+        path = path[len(api_url):]
+    elif path.startswith(root_path):
+        path = path[len(root_path):]
+    return path.lstrip("/").split("?", 1)[0]
 
 
 def parse_key(entity_set: EntitySet, raw_predicate: str, segment: str, keys: KeyLookup) -> RecordKey:

@@ -20,6 +20,7 @@ class FinOpsEmulator(EmulatorApp):
 
     name = "finops"
     api_root = "/data/"
+    counts_operations = True  # a `$batch` is one request whose every operation takes its own time
 
     def __init__(self, *, default_company: str = "usmf", **kwargs) -> None:
         self.default_company = default_company.lower()
@@ -68,8 +69,9 @@ class FinOpsEmulator(EmulatorApp):
 
     def handle_api(self, request: Request, client: str) -> Response:
         if request.path == self.api_root + "$batch":
-            return batch.handle_batch(self, request)
-        return api.execute(self, request)
+            return batch.handle_batch(self, request, lambda count: self.protection.operations(client, count))
+        with self.protection.operation(client):
+            return api.execute(self, request)
 
     def error(self, status: int, code: str, message: str) -> Response:
         return error_response(status, message)

@@ -129,3 +129,14 @@ def test_batch_limits_and_format_errors_are_400(fo):
         "Content-Type": "application/json"}), timeout=10)
     assert bad.status_code == 400
     assert "multipart/mixed" in bad.json()["error"]["message"]
+
+
+def test_a_batch_is_one_request_whose_every_operation_takes_its_own_time(fo):
+    fo.handle.configure(throttle={"requests": 1, "window_s": 300})
+    response, parts = _batch(fo, *[[_operation("POST", "CustomersV3", _customer(f"OT-{n}"), "1")] for n in range(3)],
+                             _operation("GET", "LegalEntities"))
+    assert response.status_code == 200
+    assert [part[0][0] for part in parts[:3]] == [201, 201, 201]
+    stats = fo.handle.stats()
+    assert (stats["operations"], stats["batch_operations"]) == (4, 4)
+    assert fo.get("LegalEntities").status_code == 429  # the batch was the one request the window allows

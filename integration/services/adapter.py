@@ -1,4 +1,6 @@
-"""The engine's side of the connectors: which connection an entity map reads and writes, and how.
+"""The adapter: the engine's side of the connectors, as OCA's connector calls the piece that talks to the remote
+system. Which connection an entity map reads and writes, and how each system is written (Dataverse upserts by
+key, F&O creates or updates, finding a server-keyed record by its natural key first), one record or a batch.
 
 Everything here is a translation from entity-map settings to connector calls; the connectors own the protocol.
 """
@@ -8,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors import ChangeRead, NotFoundError, ODataClient, WriteResult, client_for
+from connectors import ChangeRead, ChangeSet, ConnectorError, NotFoundError, ODataClient, WriteResult, client_for
 from connectors.odata import equals_filter
 from integration.models import ChangeDetection, Connection, Direction, EntityMap, KeyLink, Project
 from integration.services.connections import connection_config
@@ -125,6 +127,58 @@ def write(entity_map: EntityMap, *, key: Mapping[str, Any], payload: Mapping[str
         address = link.destination_key_values if (link and link.destination_key_values) else dict(key)
         result = destination.upsert(entity_set, address, payload, exists=link is not None)
     return _written(entity_map, destination, result, link)
+
+
+@dataclass(frozen=True)
+class WriteItem:
+    """One record of a batched write: its natural key, its payload, and its link when it has one."""
+
+    key: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    link: KeyLink | None
+
+
+def batch_writable(entity_map: EntityMap, item: WriteItem) -> bool:
+    """Whether the record can go in a batch: one request per record is then all it needs. A record whose key the
+    service generates and that is not linked yet must first be looked up by its natural key: it goes alone."""
+    if destination_connection(entity_map).system == "dataverse":
+        return True
+    return not (entity_map.destination_lookup_fields and not (item.link and item.link.destination_key_values))
+
+
+def write_many(entity_map: EntityMap, items: Sequence[WriteItem]) -> list[Written | ConnectorError]:
+    """Write many records in one `$batch`, each its own operation with its own outcome, in order: a record the
+    service refuses fails alone. Dataverse runs the batch with continue-on-error; F&O gets one change set per
+    record, so one failure never rolls back a neighbour. Each record is sent as the single path's first guess
+    would send it (F&O: update when linked, else create); a wrong guess comes back as its error, for the caller
+    to retry that record alone. A whole batch refused (throttled, unavailable) raises its error."""
+    connection = destination_connection(entity_map)
+    destination = client(connection)
+    entity_set = entity_map.destination_entity_set
+    if connection.system == "dataverse":
+        parts: list = [destination.upsert_operation(entity_set, dict(item.key), item.payload,
+                                                    select=list(entity_map.link_attributes or ()),
+                                                    primary_key=entity_map.destination_id_field or None)
+                       for item in items]
+        outcomes = destination.batch(parts, continue_on_error=True)
+    else:
+        parts = [ChangeSet((_finops_operation(destination, entity_set, item),)) for item in items]
+        outcomes = destination.batch(parts)
+    results: list[Written | ConnectorError] = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        try:
+            results.append(_written(entity_map, destination, destination.result_of(outcome), item.link))
+        except ConnectorError as exc:
+            results.append(exc)
+    return results
+
+
+def _finops_operation(destination: ODataClient, entity_set: str, item: WriteItem):
+    if item.link is not None:
+        address = item.link.destination_key_values or dict(item.key)
+        return destination.update_operation(entity_set, address, item.payload)
+    key = dict(item.key)
+    return destination.create_operation(entity_set, {**item.payload, **key}, key_fields=tuple(key))
 
 
 def rename(entity_map: EntityMap, *, link: KeyLink, payload: Mapping[str, Any]) -> Written:

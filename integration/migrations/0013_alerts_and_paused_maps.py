@@ -8,7 +8,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0011_poison_writer_key_change'),
+        # Both of main's 0012s: this migration also joins the two branches of the graph.
+        ('integration', '0012_application_users'),
+        ('integration', '0012_connection_batch_size'),
     ]
 
     operations = [
