@@ -16,7 +16,8 @@ import requests
 from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
 from connectors.config import ConnectionConfig
-from connectors.errors import AuthError, TransientError
+from connectors.errors import AuthError, ConnectorError, TransientError
+from connectors.observe import TokenObserved, observe
 from connectors.process_local import ProcessLocal
 from connectors.sessions import new_session
 
@@ -75,18 +76,25 @@ class TokenSource:
             result = self._app.acquire_token_for_client(scopes=[config.scope])
         except requests.RequestException as exc:
             # `from None`: the failed request object holds the form with the client secret.
-            raise TransientError(f"The token endpoint could not be reached: {type(exc).__name__}: {exc}") from None
+            raise self._refused(TransientError(
+                f"The token endpoint could not be reached: {type(exc).__name__}: {exc}")) from None
         except ValueError as exc:  # msal: unusable authority or OpenID configuration
-            raise AuthError(f"The authority {config.authority} is not usable: {exc}") from None
+            raise self._refused(AuthError(f"The authority {config.authority} is not usable: {exc}")) from None
         if "access_token" in result:
             log.debug("access token for %s (%s, %ss)", config.identity, result.get("token_source"),
                       result.get("expires_in"))
+            if result.get("token_source") != "cache":  # msal's cache answered nothing new
+                observe(TokenObserved(config.label, ok=True))
             return result["access_token"], float(result.get("expires_in") or 600)
         error = str(result.get("error") or "unknown_error")
         message = f"{error}: {result.get('error_description') or 'the token endpoint refused the request'}"
         if error in _TRANSIENT_TOKEN_ERRORS:
-            raise TransientError(message)
-        raise AuthError(message)
+            raise self._refused(TransientError(message))
+        raise self._refused(AuthError(message))
+
+    def _refused(self, error: ConnectorError) -> ConnectorError:
+        observe(TokenObserved(self._config.label, ok=False, error=error.message))
+        return error
 
     def _build(self) -> msal.ConfidentialClientApplication:
         config = self._config

@@ -109,6 +109,8 @@ class ConnectionConfig:
     redis_url: str | None = field(default=None, repr=False)  # may carry a password
     redis_key_prefix: str = "p2c:connector:"
     extra_users: tuple[AppUser, ...] = ()  # more application users of the same environment, used in turn
+    # How the application names this connection (in metrics); not part of what it connects to.
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:
@@ -154,6 +156,11 @@ class ConnectionConfig:
     @property
     def timeout(self) -> tuple[float, float]:
         return (self.connect_timeout, self.read_timeout)
+
+    @property
+    def label(self) -> str:
+        """The connection's name for observers: its `name`, else its environment's host."""
+        return self.name or urlsplit(self.base_url).netloc
 
     @property
     def identity(self) -> str:

@@ -191,7 +191,7 @@ class RedisLimiter:
         self._window_ms = int(config.window_seconds * 1000)
         self._max_concurrency = config.max_concurrency
         self._lease_ms = int(lease_seconds * 1000)
-        self._redis = redis.Redis.from_url(_redis_py_url(config.redis_url), socket_timeout=5,
+        self._redis = redis.Redis.from_url(redis_py_url(config.redis_url), socket_timeout=5,
                                            socket_connect_timeout=5, health_check_interval=30)
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._pause_script = self._redis.register_script(_PAUSE)
@@ -233,7 +233,7 @@ class RedisLimiter:
             raise TransientError(f"The shared rate limiter (Redis) failed: {type(exc).__name__}: {exc}") from None
 
 
-def _redis_py_url(url: str) -> str:
+def redis_py_url(url: str) -> str:
     """Accept the broker's `redis+socket://` spelling of a unix socket as well as redis-py's `unix://`."""
     if url.startswith("redis+socket://"):
         return "unix://" + url[len("redis+socket://"):]

@@ -23,6 +23,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from connectors.app_users import AppUsers, AppUserSession
 from connectors.config import ConnectionConfig
 from connectors.errors import ConnectorError, ThrottledError, TransientError
+from connectors.observe import RequestObserved, observe
 from connectors.sessions import new_session
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Transport:
                     prepared = self.session.prepare_request(requests.Request(
                         method, url, data=data, headers={**request_headers, "Authorization": f"Bearer {token}"}))
                     prepared.url = url  # requests re-quotes URLs; a nextLink's skiptoken must reach the service as is
-                    response = self.session.send(prepared, timeout=config.timeout, allow_redirects=False)
+                    response = self._send(prepared, method)
             except ThrottledError as busy:  # every user must wait longer than max_wait
                 if isinstance(error, ThrottledError):  # after the service's 429: its words, the soonest wait
                     error.retry_after = busy.retry_after
@@ -97,6 +98,16 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+    def _send(self, prepared: requests.PreparedRequest, method: str) -> requests.Response:
+        """Send once, and tell the observer how it went and how long the API took."""
+        started, status = time.monotonic(), None
+        try:
+            response = self.session.send(prepared, timeout=self.config.timeout, allow_redirects=False)
+            status = response.status_code
+            return response
+        finally:
+            observe(RequestObserved(self.config.label, method, status, time.monotonic() - started))
 
     def _headers(self, method: str, extra: Mapping[str, str] | None, *, has_body: bool) -> dict[str, str]:
         headers = dict(self.profile.headers)

@@ -111,6 +111,9 @@ class Project(models.Model):
     schedule_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Run incrementally every N minutes")
     schedule_crontab = models.CharField(max_length=100, blank=True,
                                         help_text='Or a crontab "minute hour day month weekday", e.g. "*/15 * * * *"')
+    schedule_since = models.DateTimeField(null=True, blank=True,
+                                          help_text="When the schedule last changed or the project was resumed: "
+                                                    "a schedule is overdue only counting from then")
     retention_days = models.PositiveIntegerField(default=90, help_text="Runs older than this are purged")
     webhook_secret = EncryptedTextField(blank=True, help_text="Shared secret Dataverse webhooks must present "
                                                               "(in a header, or as code= if allowed below); "
@@ -211,6 +214,12 @@ class EntityMap(models.Model):
         max_length=20, choices=KeyChange.choices, default=KeyChange.CREATE_AND_REPORT,
         help_text="When a synced record's key changes (e.g. its account number): rename the destination record "
                   "(F&O refuses to change key fields) or create a new one and report the old one on the record")
+    paused = models.BooleanField(default=False, help_text="Paused: its stages are skipped (records already queued "
+                                                          "finish) until it is resumed")
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=500, blank=True)
+    resumed_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="Failures before this no longer count toward an alert's threshold")
 
     class Meta:
         ordering = ["project", "order", "id"]
@@ -557,3 +566,90 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message} {self.entity} {self.record_id}"
+
+
+class AlertKind(models.TextChoices):
+    FAILURES = "failures", "Failed records at or above a threshold"
+    RUN_FAILED = "run_failed", "The last run failed"
+    SCHEDULE_OVERDUE = "schedule_overdue", "The schedule is overdue"
+    NO_WORKER = "no_worker", "No live worker"
+    WEBHOOK_BACKLOG = "webhook_backlog", "Webhook deliveries backing up"
+    CONNECTION_FAILING = "connection_failing", "A connection's token or certificate is failing"
+
+
+class AlertChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack incoming webhook"
+    TEAMS = "teams", "Microsoft Teams incoming webhook (Workflows)"
+
+
+class AlertRule(models.Model):
+    """A condition watched for one project, and where to say so: once when it starts, once when it clears."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alert_rules")
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    enabled = models.BooleanField(default=True)
+    threshold = models.PositiveIntegerField(
+        default=10, help_text="Failed records: how many distinct records; webhook backlog: how many deliveries; "
+                              "connection: days before a stored certificate expires")
+    window_minutes = models.PositiveIntegerField(
+        default=15, help_text="Failed records: counted over this many minutes; webhook backlog: a delivery still "
+                              "unfinished after this many minutes is backing up")
+    grace_minutes = models.PositiveIntegerField(
+        default=10, help_text="Schedule overdue: minutes allowed past the time a run was due")
+    entity_map = models.ForeignKey(EntityMap, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="alert_rules",
+                                   help_text="Failed records: only this entity map (blank: each of the project's)")
+    pause_entity_map = models.BooleanField(
+        default=False, help_text="Failed records: pause the entity map when the threshold is reached, as dual-write "
+                                 "does; it stays paused until resumed")
+    channel = models.CharField(max_length=10, choices=AlertChannel.choices, default=AlertChannel.EMAIL)
+    email_to = models.CharField(max_length=500, blank=True, help_text="Email: comma-separated addresses")
+    webhook_url = EncryptedTextField(blank=True, help_text="Slack or Teams: the incoming webhook's URL, on a host of "
+                                                           "P2C_ALERT_WEBHOOK_HOSTS; stored encrypted")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "kind", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.project.name}: {self.get_kind_display()} ({self.get_channel_display()})"
+
+    def clean(self) -> None:
+        from integration.alert_targets import alert_rule_problems
+
+        problems = alert_rule_problems(self)
+        if problems:
+            raise ValidationError(problems)
+
+
+class AlertIncident(models.Model):
+    """One time a rule's condition held for one subject (an entity map, a connection, the project): opened,
+    announced once, resolved when the condition cleared, and that announced once."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="incidents")
+    subject = models.CharField(max_length=200, help_text='What it is about, e.g. "entity_map:3", "project"')
+    summary = models.TextField(help_text="What was found when it opened")
+    opened_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the alert was delivered")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_notified_at = models.DateTimeField(null=True, blank=True,
+                                                help_text="When the resolved message was delivered")
+    delivering_until = models.DateTimeField(null=True, blank=True,
+                                            help_text="A delivery in progress holds the incident until then")
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed delivery attempts")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["resolved_at"])]
+        constraints = [
+            # One open incident per rule and subject: two evaluators at once open it once.
+            models.UniqueConstraint(fields=["rule", "subject"], condition=Q(resolved_at__isnull=True),
+                                    name="alertincident_one_open"),
+        ]
+
+    def __str__(self) -> str:
+        state = "resolved" if self.resolved_at else "open"
+        return f"{self.rule.project.name} {self.rule.kind} {self.subject} ({state})"

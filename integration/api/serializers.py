@@ -23,7 +23,7 @@ class EntityMapSerializer(serializers.ModelSerializer):
     class Meta:
         model = EntityMap
         fields = ("name", "order", "enabled", "direction", "source_entity_set", "destination_entity_set",
-                  "change_detection", "propagate_deletes", "on_key_change")
+                  "change_detection", "propagate_deletes", "on_key_change", "paused", "paused_at", "paused_reason")
 
 
 class ProjectSerializer(serializers.ModelSerializer):

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from integration.api import views
+from integration.api import alerts, views
 from integration.api.webhooks import DataverseWebhook
 
 app_name = "api"
@@ -15,6 +15,12 @@ urlpatterns = [
     path("projects/<slug:name>/check/", views.ProjectCheckRun.as_view(), name="project-check"),
     path("projects/<slug:name>/pause/", views.ProjectPause.as_view(), name="project-pause"),
     path("projects/<slug:name>/resume/", views.ProjectResume.as_view(), name="project-resume"),
+    path("projects/<slug:name>/entity-maps/<str:entity_map>/pause/", alerts.EntityMapPause.as_view(),
+         name="entity-map-pause"),
+    path("projects/<slug:name>/entity-maps/<str:entity_map>/resume/", alerts.EntityMapResume.as_view(),
+         name="entity-map-resume"),
+    path("alert-rules/", alerts.AlertRuleList.as_view(), name="alert-rule-list"),
+    path("alert-incidents/", alerts.AlertIncidentList.as_view(), name="alert-incident-list"),
     path("runs/", views.RunList.as_view(), name="run-list"),
     path("runs/<int:pk>/", views.RunDetail.as_view(), name="run-detail"),
     path("runs/<int:pk>/records/", views.RunRecords.as_view(), name="run-records"),

@@ -77,7 +77,7 @@ def connection_config(connection: Connection) -> ConnectionConfig:
             ca_bundle=connection.ca_bundle or None, read_timeout=float(connection.timeout_seconds),
             page_size=connection.page_size, max_retries=connection.max_retries,
             redis_url=settings.REDIS_URL, redis_key_prefix=f"{settings.REDIS_KEY_PREFIX}p2c:connector:",
-            extra_users=_extra_users(connection), **options,
+            name=connection.name, extra_users=_extra_users(connection), **options,
         )
     except ValueError as exc:
         raise ConnectionMisconfigured(f"connection {connection.name}: {exc}") from None

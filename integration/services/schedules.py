@@ -6,6 +6,7 @@ import json
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from integration import task_names
@@ -50,12 +51,17 @@ def project_schedule_sync(*, project: Project) -> PeriodicTask | None:
                                                              period=IntervalSchedule.MINUTES)
     else:
         crontab, _ = CrontabSchedule.objects.get_or_create(**parse_crontab(project.schedule_crontab), timezone="UTC")
+    before = PeriodicTask.objects.filter(name=periodic_task_name(project)).values_list(
+        "interval_id", "crontab_id", "enabled").first()
     task, _ = PeriodicTask.objects.update_or_create(
         name=periodic_task_name(project),
         defaults={"task": task_names.RUN_SCHEDULED_PROJECT, "args": json.dumps([project.pk]), "interval": interval,
                   "crontab": crontab, "enabled": not project.paused,
                   "description": f"Incremental run of project {project.name}"},
     )
+    if before != (task.interval_id, task.crontab_id, task.enabled):
+        # A new, changed or resumed schedule: the overdue alert counts from now, not from the last run.
+        Project.objects.filter(pk=project.pk).update(schedule_since=timezone.now())
     return task
 
 

@@ -24,6 +24,7 @@ from integration.models import (
 )
 from integration.queueing import enqueue, enqueue_each
 from integration.services import runs
+from integration.services.entity_maps import entity_map_paused, stage_skip_paused
 from integration.services.failures import failure_text
 from integration.services.outcomes import backoff
 from integration.services.planning import PlanningFailed, stage_plan
@@ -48,6 +49,9 @@ def stage_start(*, stage_id: int) -> None:
     if run.status == RunStatus.CANCELLED:
         return
     SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING, started_at=now)
+    if entity_map_paused(entity_map_id=stage.entity_map_id):
+        stage_skip_paused(stage=stage)
+        return
     if stage.reads_source:
         if stage.plan_attempts > settings.P2C_STAGE_MAX_PLANS:
             stage_fail(stage=stage, message=f"gave up after {stage.plan_attempts - 1} attempts to read its changes; "
