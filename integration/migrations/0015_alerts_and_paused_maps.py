@@ -8,9 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        # Both of main's 0012s: this migration also joins the two branches of the graph.
-        ('integration', '0012_application_users'),
-        ('integration', '0012_connection_batch_size'),
+        ('integration', '0014_recordsync_no_redundant_indexes'),
     ]
 
     operations = [
