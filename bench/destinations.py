@@ -39,7 +39,7 @@ def check_destinations(read: Callable[[str, str], list[dict]]) -> list[MapCheck]
         _check("Contacts", {c["msdynce_contactnumber"] for c in contacts
                             if c.get("msdynce_contactnumber") and not c.get("msdynce_isactivecustomer")
                             and c.get("msdynce_iscompanyanaccount")},
-               Counter(p["ContactPersonId"] for p in read("finops", "CDSContactPersons"))),
+               Counter(p["ContactPersonId"] for p in read("finops", "CDSContactPersonsV2"))),
         _check("Contacts to customers", {c["msdynce_contactnumber"] for c in contacts
                                          if c.get("msdynce_contactnumber") and c.get("msdynce_isactivecustomer")},
                customers),
