@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from integration.queueing import enqueue
-from integration.services import records, retention, runs, schedules, stages, sweeper
+from integration.services import dry_runs, records, retention, runs, schedules, stages, sweeper
 from integration.services.workers import worker_heartbeat_record
 
 
@@ -44,3 +44,10 @@ def purge_history() -> None:
 @shared_task(name="p2c.worker_heartbeat", bind=True)
 def worker_heartbeat(self) -> None:
     worker_heartbeat_record(hostname=self.request.hostname or "unknown")
+
+
+# A dry run reads and compares a whole project in one task (it writes nothing, so there is nothing to resume):
+# it may take longer than a record, but stays under the broker's visibility timeout.
+@shared_task(name="p2c.dry_run", soft_time_limit=3000, time_limit=3300)
+def dry_run(dry_run_id: int) -> None:
+    dry_runs.dry_run_execute(dry_run_id=dry_run_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +21,7 @@ from integration import mapping
 from integration.models import (
     ChangeCursor,
     ChangeDetection,
+    EntityMap,
     KeyLink,
     RecordStatus,
     RecordSync,
@@ -28,7 +30,7 @@ from integration.models import (
     SyncStage,
 )
 from integration.queueing import enqueue_each
-from integration.services import endpoints
+from integration.services import endpoints, failing
 from integration.services.contexts import map_context
 from integration.services.stages import SYNC_RECORD_TASK, PlanningFailed
 
@@ -72,10 +74,22 @@ def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
     return read.cursor
 
 
-def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change],
-               seen: set[str] | None, *, compare_hashes: bool) -> None:
-    entity_map = stage.entity_map
-    rows: list[RecordSync] = []
+@dataclass
+class PageWork:
+    """What one page of a change feed asks of a run: the records to upsert (source key -> source id and record),
+    the source ids deleted, and how many records it read and found ineligible."""
+
+    upserts: dict[str, tuple[str, dict]]
+    deleted_ids: list[str]
+    read: int
+    ineligible: int
+
+
+def page_work(*, entity_map: EntityMap, definition: mapping.MapDefinition, changes: Iterable[Change],
+              seen: set[str] | None, compare_hashes: bool, skip_unchanged_failures: bool) -> PageWork:
+    """Which changes of a page become work: eligible ones, once each, and (with `compare_hashes`) only those whose
+    content differs from what was last synced; with `skip_unchanged_failures`, not the records still failing
+    with the content they failed with (services.failing). Runs and dry runs plan alike through it."""
     ineligible = read = 0
     upserts: dict[str, tuple[str, dict]] = {}
     deleted_ids: list[str] = []
@@ -104,14 +118,26 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
                                             source_deleted_at__isnull=True).values_list("source_key", "source_hash"))
         upserts = {key: value for key, value in upserts.items()
                    if known.get(key) != mapping.record_hash(value[1])}
+    if skip_unchanged_failures and upserts:
+        left_out = failing.unchanged_failures(entity_map=entity_map,
+                                              records={key: record for key, (_, record) in upserts.items()})
+        upserts = {key: value for key, value in upserts.items() if key not in left_out}
+    return PageWork(upserts, deleted_ids, read, ineligible)
+
+
+def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change],
+               seen: set[str] | None, *, compare_hashes: bool) -> None:
+    entity_map = stage.entity_map
+    work = page_work(entity_map=entity_map, definition=definition, changes=changes, seen=seen,
+                     compare_hashes=compare_hashes, skip_unchanged_failures=not stage.full)
     rows = [RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key, source_id=source_id,
-                       snapshot=record) for key, (source_id, record) in upserts.items()]
-    if deleted_ids:
-        links = KeyLink.objects.filter(entity_map=entity_map, source_id__in=deleted_ids).values_list(
+                       snapshot=record) for key, (source_id, record) in work.upserts.items()]
+    if work.deleted_ids:
+        links = KeyLink.objects.filter(entity_map=entity_map, source_id__in=work.deleted_ids).values_list(
             "source_key", "source_id")
         rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
                                source_id=source_id, operation=RecordSync.Operation.DELETE) for key, source_id in links)
-    _insert_and_queue(stage, rows, read=read, ineligible=ineligible)
+    _insert_and_queue(stage, rows, read=work.read, ineligible=work.ineligible)
 
 
 def _plan_source_deletes(stage: SyncStage, seen: set[str]) -> None:

@@ -124,8 +124,7 @@ def _sync(record: RecordSync, context: MapContext) -> None:
             return
         raise _RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
     except mapping.MappingError as exc:
-        # The row already names the record; the message names the field and says why.
-        raise _Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+        raise _mapping_failure(exc) from None
 
     payload_hash = mapping.payload_hash(mapped.payload)
     destination_key = mapping.destination_key_text(mapped.destination_key)
@@ -160,13 +159,19 @@ def _sync(record: RecordSync, context: MapContext) -> None:
     _finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload, destination_key=destination_key)
 
 
+def _mapping_failure(exc: mapping.MappingError) -> _Fail:
+    """The row names the record and `error_field` the field, so the message says only why (mapping.error_text
+    puts the two together wherever a failure is shown)."""
+    return _Fail("mapping", exc.reason, field=exc.field)
+
+
 def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict) -> None:
     """A row queued before its key was known (a webhook for a record never synced carries only its id) takes
     the key of the record as it was read."""
     try:
         key = mapping.source_key(definition, snapshot)
     except mapping.MappingError as exc:
-        raise _Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+        raise _mapping_failure(exc) from None
     if key == record.source_key:
         return
     try:
@@ -254,4 +259,5 @@ def _finish(record: RecordSync, status: str, *, outcome: str = "", payload: dict
         fields["destination_key"] = destination_key
     RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(**fields)
     log.info("record %s run=%s map=%s key=%s outcome=%s%s", status, record.run_id, record.entity_map.name,
-             record.source_key, outcome or "-", f" error={fields['error_message']}" if error else "")
+             record.source_key, outcome or "-",
+             f" error={mapping.error_text(error.field, fields['error_message'])}" if error else "")

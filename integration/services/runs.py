@@ -182,21 +182,17 @@ def run_counts(*, run: SyncRun) -> dict[str, int]:
 
 
 def run_finish(*, run: SyncRun) -> bool:
-    """End the run with its counts and status; False when another worker already did."""
+    """End the run with its counts, status and note (services.outcomes); False when another worker already did."""
+    from integration.services.outcomes import run_outcome
+
     counts = run_counts(run=run)
-    stage_statuses = set(run.stages.values_list("status", flat=True))
-    succeeded = counts["created"] + counts["updated"] + counts["unchanged"] + counts["deleted"]
-    if StageStatus.FAILED in stage_statuses or (counts["failed"] and not succeeded):
-        status = RunStatus.FAILED
-    elif counts["failed"] or StageStatus.WARNING in stage_statuses:
-        status = RunStatus.WARNING
-    else:
-        status = RunStatus.SUCCEEDED
+    outcome = run_outcome(run=run, counts=counts, stage_statuses=set(run.stages.values_list("status", flat=True)))
+    counts["known_failures"] = outcome.known_failures
     changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
-        status=status, finished_at=timezone.now(), counts=counts)
+        status=outcome.status, finished_at=timezone.now(), counts=counts, message=outcome.note)
     if changed:
-        log.info("run finished run=%s project=%s status=%s %s", run.pk, run.project.name, status,
-                 " ".join(f"{k}={v}" for k, v in counts.items()))
+        log.info("run finished run=%s project=%s status=%s %s%s", run.pk, run.project.name, outcome.status,
+                 " ".join(f"{k}={v}" for k, v in counts.items()), f" note={outcome.note}" if outcome.note else "")
     return bool(changed)
 
 

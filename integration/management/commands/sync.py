@@ -9,10 +9,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.models import ACTIVE_RUN_STATUSES, Project, RunStatus, SyncRun
+from integration.models import ACTIVE_RUN_STATUSES, Project, SyncRun
 from integration.services import runs
+from integration.services.outcomes import run_exit_code
 
-EXIT_CODES = {RunStatus.SUCCEEDED: 0, RunStatus.WARNING: 1}
 COUNT_ORDER = ("total", "created", "updated", "unchanged", "deleted", "skipped", "failed", "open")
 
 
@@ -64,7 +64,9 @@ class Command(BaseCommand):
             time.sleep(0.5)
         counts = " ".join(f"{key}={run.counts[key]}" for key in COUNT_ORDER if run.counts.get(key))
         self.stdout.write(f"run #{run.pk} {run.status}: {counts or 'nothing to do'}")
-        return EXIT_CODES.get(run.status, 2)
+        if run.message:
+            self.stdout.write(f"run #{run.pk}: {run.message}")
+        return run_exit_code(run=run)
 
     @staticmethod
     def progress_line(run: SyncRun) -> str:
