@@ -18,6 +18,7 @@ from integration.services.templates import (
     template_definitions,
     template_load,
     template_read,
+    template_upgrade,
 )
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +130,7 @@ def test_loading_an_existing_project_without_replace_is_refused(sales, finops):
         load(sales, finops)
 
 
-def test_replacing_updates_the_maps_in_place_and_keeps_links_and_cursors(sales, finops):
+def test_resetting_brings_the_maps_back_to_the_template_in_place_and_keeps_links_and_cursors(sales, finops):
     project = load(sales, finops)
     accounts = project.entity_maps.get(name="Accounts")
     link = KeyLink.objects.create(entity_map=accounts, source_key="ACC-1", destination_key="x",
@@ -143,7 +144,9 @@ def test_replacing_updates_the_maps_in_place_and_keeps_links_and_cursors(sales, 
                                      source_entity_set="x", source_key_fields=["a"], change_detection="full_scan",
                                      destination_entity_set="y", destination_key_fields=["b"])
 
-    again = load(sales, finops, replace=True)
+    again = template_upgrade(project=project, name="prospect_to_cash", sales_connection=sales,
+                             finops_connection=finops, template=template_read(name="prospect_to_cash"),
+                             reset=True).project
 
     assert again.pk == project.pk
     accounts = again.entity_maps.get(name="Accounts")
