@@ -19,7 +19,24 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_redis_keys():
+def _no_embedded_redis_left_behind():
+    """The session leaves no embedded Redis server behind that it started. Several things start one, and none of
+    them can know whether it is the last user: the Celery app, when its configuration is first read (below, for
+    the key prefix), the test workers, and the tests that restart it. So the session notes whether one ran before
+    it began, and stops the one under var/ at the end if not."""
+    if not settings.EMBEDDED_REDIS:
+        yield
+        return
+    from p2c_project import embedded_redis as embedded
+
+    was_running = embedded.is_running(embedded.socket_path(settings.VAR_DIR))
+    yield
+    if not was_running:
+        embedded.stop(settings.VAR_DIR)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_redis_keys(_no_embedded_redis_left_behind):
     settings.REDIS_KEY_PREFIX = TEST_KEY_PREFIX
     options = {**celery_app.conf.broker_transport_options, "global_keyprefix": TEST_KEY_PREFIX}
     celery_app.conf.broker_transport_options = options
@@ -28,18 +45,13 @@ def _isolated_redis_keys():
 
 
 @pytest.fixture(scope="session")
-def embedded_redis():
-    """Make sure the embedded Redis runs when the tests use it; stop it afterwards if this session started it."""
+def embedded_redis(_no_embedded_redis_left_behind):
+    """Make sure the embedded Redis runs when the tests use it (the session stops it at the end)."""
     if not settings.EMBEDDED_REDIS:
-        yield None
-        return
+        return None
     from p2c_project import embedded_redis as embedded
 
-    was_running = embedded.is_running(embedded.socket_path(settings.VAR_DIR))
-    path = embedded.ensure_running(settings.VAR_DIR)
-    yield path
-    if not was_running:
-        embedded.stop(settings.VAR_DIR)
+    return embedded.ensure_running(settings.VAR_DIR)
 
 
 @pytest.fixture(scope="session")
