@@ -236,10 +236,16 @@ def tree(document: Mapping) -> dict:
     return {"description": document.get("description", ""), "entity maps": maps}
 
 
+def leaf_changes(path: tuple[str, ...], before: object, after: object) -> list[Change]:
+    """What changes from `before` to `after` under `path` (trees, as `tree` makes them), leaf by leaf."""
+    changes: list[Change] = []
+    _diff(path, before, after, changes)
+    return changes
+
+
 def documents_diff(before: Mapping, after: Mapping) -> list[Change]:
     """What changes from `before` to `after`, leaf by leaf, in a stable order."""
-    changes: list[Change] = []
-    _diff((), tree(before), tree(after), changes)
+    changes = leaf_changes((), tree(before), tree(after))
     for name, (old, new) in _orders(before, after).items():
         if old != new:
             changes.append(Change((*name, "order"), old, new))

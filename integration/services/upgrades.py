@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from integration.services.project_files import MISSING, Change, map_spec, shown, tree
+from integration.services.project_files import MISSING, Change, leaf_changes, map_spec, shown, tree
 
 # Leaves the merge takes as a whole (the settings of one transform go together).
 _WHOLE = frozenset({"options"})
-_LOCAL = frozenset({"enabled"})  # the project's own switches
 
 
 @dataclass(frozen=True)
@@ -46,13 +45,16 @@ def documents_merge(*, base: Mapping, ours: Mapping, theirs: Mapping,
                     prefer_template: bool = False) -> tuple[list[dict], MergeReport]:
     """The merged entity maps (template format, in run order) and what happened to every difference."""
     report = MergeReport()
-    merged = _merge((), tree(base), tree(ours), tree(theirs), report, prefer_template)
+    ours_tree = tree(ours)
+    enabled = {name: spec.pop("enabled", True) for name, spec in ours_tree["entity maps"].items()}  # the project's
+    merged = _merge((), _without_switches(tree(base)), ours_tree, _without_switches(tree(theirs)), report,
+                    prefer_template)
     maps = merged["entity maps"]
-    ours_maps = {spec["name"] for spec in ours.get("entity_maps", [])}
-    for name in sorted(ours_maps - set(maps)):
+    for name, spec in maps.items():
+        spec["enabled"] = enabled.get(name, True)
+    for name in sorted(set(ours_tree["entity maps"]) - set(maps)):
         # The template dropped it and the project had not changed it: keep it, disabled, with its history.
-        kept = tree(ours)["entity maps"][name]
-        maps[name] = {**kept, "enabled": False}
+        maps[name] = {**ours_tree["entity maps"][name], "enabled": False}
         report.disabled.append(name)
     order = _order([m["name"] for m in base.get("entity_maps", [])], [m["name"] for m in ours.get("entity_maps", [])],
                    [m["name"] for m in theirs.get("entity_maps", [])], set(maps) - set(report.disabled))
@@ -67,6 +69,12 @@ def documents_merge(*, base: Mapping, ours: Mapping, theirs: Mapping,
     return specs, report
 
 
+def _without_switches(document_tree: dict) -> dict:
+    for spec in document_tree["entity maps"].values():
+        spec.pop("enabled", None)
+    return document_tree
+
+
 def _field_names(document: Mapping, map_name: str) -> list[str]:
     spec = next((m for m in document.get("entity_maps", []) if m["name"] == map_name), None)
     return [f["destination_field"] for f in map_spec(spec)["field_maps"]] if spec else []
@@ -76,13 +84,11 @@ def _merge(path: tuple[str, ...], base: object, ours: object, theirs: object, re
            prefer_template: bool) -> object:
     if ours == theirs:
         return ours
-    if path and path[-1] in _LOCAL:
-        return ours
     if ours == base:
-        report.applied.append(Change(path, ours, theirs))
+        report.applied += leaf_changes(path, ours, theirs)
         return theirs
     if theirs == base:
-        report.kept.append(Change(path, base, ours))
+        report.kept += leaf_changes(path, base, ours)
         return ours
     if all(isinstance(value, dict) for value in (base, ours, theirs)) and not (path and path[-1] in _WHOLE):
         merged = {}
