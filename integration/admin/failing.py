@@ -160,8 +160,8 @@ class FailingRecordAdmin(admin.ModelAdmin):
     def ignored(self, obj: RecordSync) -> str:
         if obj.ignored_reason is None:
             return "—"
-        return format_html('<span class="p2c-ignored">{}</span><br><span class="p2c-muted">{}, {:%Y-%m-%d %H:%M}'
-                           "</span>", obj.ignored_reason, obj.ignored_by or "someone", obj.ignored_at)
+        return format_html('<span class="p2c-ignored">{}</span><br><span class="p2c-muted">{}, {}</span>',
+                           obj.ignored_reason, obj.ignored_by or "someone", f"{obj.ignored_at:%Y-%m-%d %H:%M}")
 
     def changelist_view(self, request, extra_context=None):
         page_fix_finder(fresh=True)

@@ -230,7 +230,7 @@ class RecordSyncAdmin(ButtonsMixin, ReadOnlyAdmin):
         if row is None:
             return "no" if obj.status != RecordStatus.FAILED else "no: a later run synced, skipped or retried it"
         queue = reverse("admin:integration_failingrecord_changelist")
-        since = format_html("yes, since {:%Y-%m-%d %H:%M}, failed {} time{}", row.first_seen, row.failures,
+        since = format_html("yes, since {}, failed {} time{}", f"{row.first_seen:%Y-%m-%d %H:%M}", row.failures,
                             "" if row.failures == 1 else "s")
         if row.ignored_reason is not None:
             return format_html('{}; <strong>ignored</strong> by {}: {} (<a href="{}?state=ignored">ignored '

@@ -15,7 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from integration import mapping
@@ -65,12 +78,13 @@ def failing_queue(*, project: Project | None = None, entity_maps: Iterable[Entit
                                                     pk__lte=OuterRef("pk")))
     ignore = _ignore_covering()
     return rows.annotate(
-        first_seen=Subquery(streak.order_by("pk").values("finished_at")[:1]),
+        first_seen=Subquery(streak.order_by("pk").values("finished_at")[:1], output_field=DateTimeField()),
         last_seen=F("finished_at"),
-        failures=Subquery(streak.order_by().values("entity_map").annotate(n=Count("pk")).values("n")[:1]),
-        ignored_reason=Subquery(ignore.values("reason")[:1]),
-        ignored_by=Subquery(ignore.values("ignored_by")[:1]),
-        ignored_at=Subquery(ignore.values("ignored_at")[:1]),
+        failures=Subquery(streak.order_by().values("entity_map").annotate(n=Count("pk")).values("n")[:1],
+                          output_field=IntegerField()),
+        ignored_reason=Subquery(ignore.values("reason")[:1], output_field=TextField()),
+        ignored_by=Subquery(ignore.values("ignored_by")[:1], output_field=CharField()),
+        ignored_at=Subquery(ignore.values("ignored_at")[:1], output_field=DateTimeField()),
     ).select_related("entity_map__project", "run")
 
 
