@@ -9,16 +9,16 @@ from integration.api.webhooks import DataverseWebhook
 app_name = "api"
 
 
-def _docs(view):
+def _docs(view, **options):
     """A documentation page for people: the admin's sign-in page first, when not signed in."""
-    return login_required(view.as_view(url_name="api:schema"), login_url="admin:login")
+    return login_required(view.as_view(url_name="api:schema", **options), login_url="admin:login")
 
 
 urlpatterns = [
     path("", ApiIndex.as_view(), name="index"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", _docs(SpectacularSwaggerView), name="docs"),
-    path("redoc/", _docs(SpectacularRedocView), name="redoc"),
+    path("redoc/", _docs(SpectacularRedocView, template_name="api/redoc.html"), name="redoc"),
     path("projects/", views.ProjectList.as_view(), name="project-list"),
     path("projects/<slug:name>/", views.ProjectDetail.as_view(), name="project-detail"),
     path("projects/<slug:name>/entity-maps/", views.ProjectEntityMaps.as_view(), name="project-entity-maps"),
