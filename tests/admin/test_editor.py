@@ -47,7 +47,7 @@ def form_data(client, url: str, **changes) -> dict:
         value = form.initial.get(name, field.initial)
         if value is None or value is False:
             continue
-        data[name] = value if not isinstance(value, list) else value
+        data[name] = value
     rows = changes.pop("value_rows", [(f.initial.get("source_value", ""), f.initial.get("destination_value", ""))
                                       for f in formset.forms if f.initial])
     data["value_map-TOTAL_FORMS"] = str(len(rows))
