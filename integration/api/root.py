@@ -40,8 +40,7 @@ def endpoints() -> list[dict]:
         view = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
         if view is None or pattern.name in ("index", "docs", "redoc"):
             continue
-        methods = [m.upper() for m in _HTTP_METHODS if hasattr(view, m) and not (m == "get" and view.__name__ ==
-                                                                                   "DataverseWebhook")]
+        methods = [m.upper() for m in _HTTP_METHODS if hasattr(view, m)]
         doc = (view.__doc__ or "").strip().split("\n\n")[0]
         found.append({"path": _path(pattern), "methods": methods, "description": " ".join(doc.split())})
     return found

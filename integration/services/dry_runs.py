@@ -67,10 +67,11 @@ def dry_run_execute(*, dry_run_id: int) -> DryRun | None:
         for entity_map in maps:
             summary.append(_dry_map(dry_run, entity_map, planned))
     except (ConnectorError, ConnectionMisconfigured, ValueError) as exc:
-        message = getattr(exc, "message", None) or str(exc)
-        DryRun.objects.filter(pk=dry_run.pk).update(status=DryRun.Status.FAILED, finished_at=timezone.now(),
-                                                    summary=summary, message=message[:4000])
-        log.warning("dry run failed dry_run=%s project=%s: %s", dry_run.pk, dry_run.project.name, message)
+        _dry_run_fail(dry_run, summary, getattr(exc, "message", None) or str(exc))
+    except Exception as exc:
+        # Whatever else stops it (a time limit, a bug), it must not stay "running" for ever.
+        _dry_run_fail(dry_run, summary, f"stopped: {type(exc).__name__}: {exc}")
+        raise
     else:
         DryRun.objects.filter(pk=dry_run.pk).update(status=DryRun.Status.SUCCEEDED, finished_at=timezone.now(),
                                                     summary=summary)
@@ -79,6 +80,12 @@ def dry_run_execute(*, dry_run_id: int) -> DryRun | None:
                           for row in summary))
     dry_run.refresh_from_db()
     return dry_run
+
+
+def _dry_run_fail(dry_run: DryRun, summary: list[dict], message: str) -> None:
+    DryRun.objects.filter(pk=dry_run.pk).update(status=DryRun.Status.FAILED, finished_at=timezone.now(),
+                                                summary=summary, message=message[:4000])
+    log.warning("dry run failed dry_run=%s project=%s: %s", dry_run.pk, dry_run.project.name, message)
 
 
 def _dry_map(dry_run: DryRun, entity_map: EntityMap, planned: dict) -> dict:

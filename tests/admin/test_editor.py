@@ -212,6 +212,7 @@ def test_a_value_map_edit_made_here_survives_a_template_upgrade_and_a_conflict_i
     entries = dict(field_map(project, "Accounts", "AddressCountryRegionId").value_map.values_list(
         "source_value", "destination_value"))
     assert (entries["Greece"], entries["Austria"]) == ("GRC", "AUT")  # the edit kept, the template's change taken
+    assert field_map(project, "Accounts", "AddressCountryRegionId").pk == country.pk  # updated in place
     assert field_map(project, "Accounts", "CustomerGroupId").default_value == "20"
     assert "the project's own edits kept: 1; conflicts: 0" in output
 
