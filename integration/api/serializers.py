@@ -33,12 +33,16 @@ class EntityMapSerializer(serializers.ModelSerializer):
 class ProjectSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     runs_url = serializers.SerializerMethodField()
+    failing_records_url = serializers.SerializerMethodField()
     entity_maps = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
         fields = ("name", "url", "description", "template", "paused", "schedule_minutes", "schedule_crontab",
-                  "retention_days", "runs_url", "entity_maps")
+                  "retention_days", "runs_url", "failing_records_url", "entity_maps")
+
+    def get_failing_records_url(self, obj: Project) -> str:
+        return reverse("api:project-failing-records", args=[obj.name], request=self.context.get("request"))
 
     def get_url(self, obj: Project) -> str:
         return reverse("api:project-detail", args=[obj.name], request=self.context.get("request"))

@@ -115,3 +115,20 @@ def test_retrying_a_runs_failures_takes_each_record_from_its_latest_failure(proj
     assert fixed.records.exists()
     with pytest.raises(retries.NothingToRetry, match="has succeeded or been skipped since"):
         retries.run_retry_failed(run=later)
+
+
+def test_stored_errors_that_said_the_field_twice_say_it_once_after_the_migration(project):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    run = factories.run(project, status=RunStatus.WARNING, records=[("Contacts", FAILED), ("Accounts", FAILED)])
+    RecordSync.objects.filter(run=run, source_key="K0000").update(
+        error_message="Country: no value map entry for 'Atlantis'")  # as records were stored before
+    RecordSync.objects.filter(run=run, source_key="K0001").update(error_type="ValidationError", error_field="",
+                                                                  error_message="Country: refused")
+
+    import_module("integration.migrations.0010_workbench").say_the_field_once(apps, None)
+
+    assert dict(run.records.values_list("source_key", "error_message")) == {
+        "K0000": "no value map entry for 'Atlantis'", "K0001": "Country: refused"}
