@@ -22,7 +22,7 @@ from integration.models import (
 )
 from integration.services import failing, retries, runs
 from integration.services.fixes import failure_fixes
-from integration.services.outcomes import run_exit_code
+from integration.services.run_results import run_exit_code
 
 ACT = "integration.change_syncrun"
 

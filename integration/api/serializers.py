@@ -20,7 +20,7 @@ from integration.models import (
     SyncRun,
 )
 from integration.services import runs
-from integration.services.outcomes import run_exit_code
+from integration.services.run_results import run_exit_code
 
 
 class EntityMapSerializer(serializers.ModelSerializer):

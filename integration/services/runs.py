@@ -182,17 +182,17 @@ def run_counts(*, run: SyncRun) -> dict[str, int]:
 
 
 def run_finish(*, run: SyncRun) -> bool:
-    """End the run with its counts, status and note (services.outcomes); False when another worker already did."""
-    from integration.services.outcomes import run_outcome
+    """End the run with its counts, status and note (services.run_results); False when another worker already did."""
+    from integration.services.run_results import run_result
 
     counts = run_counts(run=run)
-    outcome = run_outcome(run=run, counts=counts, stage_statuses=set(run.stages.values_list("status", flat=True)))
-    counts["known_failures"] = outcome.known_failures
+    result = run_result(run=run, counts=counts, stage_statuses=set(run.stages.values_list("status", flat=True)))
+    counts["known_failures"] = result.known_failures
     changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
-        status=outcome.status, finished_at=timezone.now(), counts=counts, message=outcome.note)
+        status=result.status, finished_at=timezone.now(), counts=counts, message=result.note)
     if changed:
-        log.info("run finished run=%s project=%s status=%s %s%s", run.pk, run.project.name, outcome.status,
-                 " ".join(f"{k}={v}" for k, v in counts.items()), f" note={outcome.note}" if outcome.note else "")
+        log.info("run finished run=%s project=%s status=%s %s%s", run.pk, run.project.name, result.status,
+                 " ".join(f"{k}={v}" for k, v in counts.items()), f" note={result.note}" if result.note else "")
     return bool(changed)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from integration.models import RecordStatus, RecordSync, RunStatus, SyncRun
 from integration.services import failing
-from integration.services.outcomes import run_exit_code
+from integration.services.run_results import run_exit_code
 from tests.support.projects import prospect_to_cash_project, run_and_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)

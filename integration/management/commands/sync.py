@@ -2,7 +2,7 @@
 queue, or dry-run it here.
 
 With --wait it shows progress until the run ends and exits 0 (succeeded), 1 (warning) or 2 (failed): the exit
-code of services.outcomes, which also decides the run's status. With --dry-run it plans, maps and compares every
+code of services.run_results, which also decides the run's status. With --dry-run it plans, maps and compares every
 eligible record in this process, writes nothing to either environment, moves no cursor, and prints what a run
 would do (it needs no worker).
 """
@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from integration.mapping import error_text
 from integration.models import ACTIVE_RUN_STATUSES, Project, SyncRun
 from integration.services import dry_runs, runs
-from integration.services.outcomes import run_exit_code
+from integration.services.run_results import run_exit_code
 
 COUNT_ORDER = ("total", "created", "updated", "unchanged", "deleted", "skipped", "failed", "open")
 

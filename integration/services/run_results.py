@@ -20,13 +20,13 @@ EXIT_CODES = {RunStatus.SUCCEEDED: 0, RunStatus.WARNING: 1}  # anything else (fa
 
 
 @dataclass(frozen=True)
-class RunOutcome:
+class RunResult:
     status: str
     note: str
     known_failures: int  # failures of the run that only repeat a known one
 
 
-def run_outcome(*, run: SyncRun, counts: Mapping[str, int], stage_statuses: Collection[str]) -> RunOutcome:
+def run_result(*, run: SyncRun, counts: Mapping[str, int], stage_statuses: Collection[str]) -> RunResult:
     """The status and note a run ends with, from its counts and its stages."""
     failed = counts.get("failed", 0)
     known = failing.repeated_failures(run=run) if run.is_bulk and failed else 0
@@ -48,9 +48,9 @@ def run_outcome(*, run: SyncRun, counts: Mapping[str, int], stage_statuses: Coll
     if still:
         known_parts.append(f"{still} still failing from earlier runs, unchanged since, not tried again")
     if not known_parts:
-        return RunOutcome(status, "", known)
+        return RunResult(status, "", known)
     lead = "nothing new failed" if not new else f"{new} records failed"
-    return RunOutcome(status, f"{lead}; {'; '.join(known_parts)}: see the failing-records queue", known)
+    return RunResult(status, f"{lead}; {'; '.join(known_parts)}: see the failing-records queue", known)
 
 
 def run_exit_code(*, run: SyncRun) -> int:
