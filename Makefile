@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo test bench drills lint install clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit("p2c needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -27,6 +27,12 @@ test: $(STAMP)
 # Uses DATABASE_URL and REDIS_URL when set, else the embedded defaults. More runs: BENCH_ARGS="--repeat 3".
 bench: $(STAMP)
 	$(BIN)/python bench/standard.py $(BENCH_ARGS)
+
+# The fault drills (bench/README.md): a full sync with a worker killed, then the broker killed and restarted
+# empty, mid-run; about five minutes on 2 cores; the table goes to bench/results/drills-<date>.md. Uses
+# DATABASE_URL when set; with REDIS_URL set the drills start a redis-server of their own (they kill it).
+drills: $(STAMP)
+	$(BIN)/python bench/drills.py $(DRILLS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,9 +1,10 @@
 """What every engine benchmark needs: a database, both emulators, a Prospect-to-cash project and real workers.
 
 The database is PostgreSQL when DATABASE_URL is set (a fresh `<name>_bench` database is made from it), else a
-fresh SQLite file under var/bench/; the broker is REDIS_URL when set, else the embedded Redis. The emulators run
-in this process over HTTPS; the workers are `celery worker` processes, as in production, with the benchmark's
-probe (bench/worker_probe.py: database statements per process) and bare-pipeline task (bench/bare_task.py).
+fresh SQLite file under var/bench/ (`<name>_drills` and var/drills/ for the drills); the broker is REDIS_URL when
+set, else the embedded Redis. The emulators run in this process over HTTPS; the workers are `celery worker`
+processes, as in production, with the benchmark's probe (bench/worker_probe.py: database statements per process)
+and bare-pipeline task (bench/bare_task.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_VAR = ROOT / "var" / "bench"
+# The drills (bench/drills.py) set P2C_BENCH_NAME=drills: their own var/ directory and database, so a benchmark
+# and the drills can run side by side.
+BENCH_NAME = os.environ.get("P2C_BENCH_NAME", "bench")
+BENCH_VAR = ROOT / "var" / BENCH_NAME
 PROBE_DIR = BENCH_VAR / "probe"
 WORKER_MODULES = ("bench.worker_probe", "bench.bare_task")
 CLIENT_ID, CLIENT_SECRET = "p2c-emulator", "emulator-secret"  # the emulators' documented defaults
@@ -45,12 +49,16 @@ def _prepare_environment() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         parts = urlsplit(url)
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_bench"))
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=parts.path.rstrip("/") + f"_{BENCH_NAME}"))
     else:
-        for stale in BENCH_VAR.glob("bench.sqlite3*"):
-            stale.unlink()
-        os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_VAR / 'bench.sqlite3'}"
+        _remove_sqlite_files()
+        os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_VAR / f'{BENCH_NAME}.sqlite3'}"
     sys.path.insert(0, str(ROOT))
+
+
+def _remove_sqlite_files() -> None:
+    for stale in BENCH_VAR.glob(f"{BENCH_NAME}.sqlite3*"):
+        stale.unlink()
 
 
 _prepare_environment()
@@ -72,13 +80,15 @@ from integration.services.templates import template_load  # noqa: E402
 
 
 def reset_database() -> None:
-    """Drop and create the benchmark database (PostgreSQL) and migrate it."""
+    """Drop and create the benchmark database (PostgreSQL) or its file (SQLite) and migrate it."""
+    connection.close()
     if connection.vendor == "postgresql":
         name = connection.settings_dict["NAME"]
-        connection.close()
         with connection._nodb_cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             cursor.execute(f'CREATE DATABASE "{name}"')
+    else:
+        _remove_sqlite_files()
     call_command("migrate", verbosity=0)
 
 
@@ -197,23 +207,30 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
         shutil.rmtree(PROBE_DIR, ignore_errors=True)
         PROBE_DIR.mkdir(parents=True)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", P2C_BENCH_PROBE_DIR=str(PROBE_DIR), **(extra_env or {}))
+        self.env = dict(os.environ, PYTHONUNBUFFERED="1", P2C_BENCH_PROBE_DIR=str(PROBE_DIR), **(extra_env or {}))
         if emulators is not None:
-            env.update(P2C_BENCH_CA=str(emulators.cert), P2C_BENCH_FINOPS_ORIGIN=emulators.finops.origin,
-                       P2C_BENCH_CLIENT_ID=CLIENT_ID, P2C_BENCH_CLIENT_SECRET=CLIENT_SECRET)
-        for n in range(count):
-            log = open(BENCH_VAR / f"worker-{n}.log", "wb")  # noqa: SIM115 - the worker writes to it until stopped
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "p2c_project", "worker", "--pool", pool, "--concurrency",
-                 str(concurrency), "--hostname", f"bench{n}@%h", "--loglevel", "WARNING", "--without-mingle",
-                 "--without-gossip", "--queues", settings.P2C_TASK_QUEUE, "--include", ",".join(WORKER_MODULES)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True))
+            self.env.update(P2C_BENCH_CA=str(emulators.cert), P2C_BENCH_FINOPS_ORIGIN=emulators.finops.origin,
+                            P2C_BENCH_CLIENT_ID=CLIENT_ID, P2C_BENCH_CLIENT_SECRET=CLIENT_SECRET)
+        self.processes = [self._spawn(n, log_mode="wb") for n in range(count)]
         deadline = time.monotonic() + timeout
         while not all((PROBE_DIR / f"ready-{pid}").exists() for pid in self.pids):
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
                 self.stop()
                 raise RuntimeError(f"the workers did not start; see {BENCH_VAR}/worker-*.log")
             time.sleep(0.1)
+
+    def _spawn(self, n: int, *, log_mode: str) -> subprocess.Popen:
+        with open(BENCH_VAR / f"worker-{n}.log", log_mode) as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "p2c_project", "worker", "--pool", self.pool, "--concurrency",
+                 str(self.concurrency), "--hostname", f"bench{n}@%h", "--loglevel", "WARNING", "--without-mingle",
+                 "--without-gossip", "--queues", f"{settings.P2C_TASK_QUEUE},{settings.P2C_CONTROL_QUEUE}",
+                 "--include", ",".join(WORKER_MODULES)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+
+    def restart(self, n: int) -> None:
+        """Start worker n again under its name, as a supervisor would after it exited; its log goes on."""
+        self.processes[n] = self._spawn(n, log_mode="ab")
 
     @property
     def pids(self) -> list[int]:

@@ -16,7 +16,7 @@ from connectors.base import ODataClient, WriteResult
 from connectors.batch import Operation
 from connectors.changes import ChangeRead, DeltaRead, WatermarkRead
 from connectors.classify import classify_dataverse
-from connectors.errors import NotFoundError, ValidationError
+from connectors.errors import DuplicateError, NotFoundError, ValidationError
 from connectors.odata import Key, bind, key_path, literal
 from connectors.service_metadata import TABLE_DEFINITION_QUERY, TableDefinition, table_definition
 from connectors.transport import ApiProfile
@@ -61,9 +61,22 @@ class DataverseClient(ODataClient):
                etag: str | None = None, select: Sequence[str] = (), primary_key: str | None = None) -> WriteResult:
         """Write one record by alternate key (or id). `mode`: "upsert" creates or updates, "update" never
         creates (NotFoundError), "create" never updates (DuplicateError); `etag` updates only that version
-        (ConflictError otherwise)."""
-        return self.write(self.upsert_operation(entity_set, key, body, mode=mode, etag=etag, select=select,
-                                                primary_key=primary_key))
+        (ConflictError otherwise).
+
+        Assumption: an upsert is a look-up and then a create or an update, not one atomic step, so of two
+        concurrent upserts of one new key the later can be refused as a duplicate (412, 0x80060892 or
+        0x80040237) although the record now exists; it is sent once more, as an update."""
+        try:
+            return self.write(self.upsert_operation(entity_set, key, body, mode=mode, etag=etag, select=select,
+                                                    primary_key=primary_key))
+        except DuplicateError as duplicate:
+            if mode != "upsert" or etag:
+                raise
+            try:
+                return self.write(self.upsert_operation(entity_set, key, body, mode="update", select=select,
+                                                        primary_key=primary_key))
+            except (NotFoundError, DuplicateError):
+                raise duplicate from None  # not a lost race: another key of the body is taken
 
     def upsert_operation(self, entity_set: str, key: Key, body: Mapping[str, Any], *, mode: WriteMode = "upsert",
                          etag: str | None = None, select: Sequence[str] = (),

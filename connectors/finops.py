@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from connectors.base import ODataClient, WriteResult
@@ -98,39 +99,64 @@ class FinOpsClient(ODataClient):
                exists: bool | None = None, etag: str | None = None) -> WriteResult:
         """Create or update the record with this (complete) key. `exists` is the caller's best knowledge:
         True or None try PATCH first and POST on NotFoundError; False tries POST first and PATCH on
-        DuplicateError."""
+        DuplicateError. A POST that loses a race to another writer's (DuplicateError) becomes a PATCH."""
         key = dict(self.checked_key(entity_set, key))
-        if exists is False:
+        if exists is not False:
             try:
-                return self.write(self.create_operation(entity_set, {**body, **key}, key_fields=tuple(key)))
-            except DuplicateError:
                 return self.write(self.update_operation(entity_set, key, body, etag=etag))
+            except NotFoundError:
+                pass
         try:
-            return self.write(self.update_operation(entity_set, key, body, etag=etag))
-        except NotFoundError:
             return self.write(self.create_operation(entity_set, {**body, **key}, key_fields=tuple(key)))
+        except DuplicateError:
+            return self.write(self.update_operation(entity_set, key, body, etag=etag))
+
+    def update(self, entity_set: str, key: Mapping[str, Any], body: Mapping[str, Any], *,
+               etag: str | None = None) -> WriteResult:
+        """Update only (NotFoundError when there is no such record). Key values in `body` that differ from `key`
+        are sent: F&O refuses to change a key field, with an Infolog that says so (ValidationError)."""
+        result = self.write(self.update_operation(entity_set, key, body, etag=etag))
+        return replace(result, key={name: body.get(name, value) for name, value in result.key.items()})
 
     def upsert_by_filter(self, entity_set: str, match: Mapping[str, Any], body: Mapping[str, Any], *,
                          key_fields: Sequence[str], company: str | None = None) -> WriteResult:
         """Create or update a record whose key the service generates (contact persons keyed by party number),
         finding it by a natural key first: `match`, within `company`. The lookup asks for full metadata, so an
-        enum-typed key field is known as one when the record is addressed by its key."""
+        enum-typed key field is known as one when the record is addressed by its key.
+
+        Two writers of one new record (a Create and an Update notification) can both find nothing and both
+        create; the service refuses the second create (DuplicateError), whose writer then finds the record the
+        first one created and updates it."""
         company = company or self.config.default_company
         if not company:
             raise ValidationError("Give the company (dataAreaId) to look the record up in", entity_set=entity_set,
                                   key=dict(match))
         scope = {COMPANY: company, **match}
+        key = self._find(entity_set, scope, key_fields)
+        if key is None:
+            try:
+                return self.write(self.create_operation(entity_set, {**body, **scope}, key_fields=tuple(key_fields)))
+            except DuplicateError:
+                key = self._find(entity_set, scope, key_fields)
+                if key is None:
+                    raise
+        return self.write(self.update_operation(entity_set, key, body))
+
+    def _find(self, entity_set: str, scope: Mapping[str, Any], key_fields: Sequence[str]) -> dict[str, Any] | None:
+        """The service's key of the one record matching `scope` (read with full metadata, so enum-typed key fields
+        are learnt); None when there is none."""
         url = self.url(entity_set, {**self.read_options(), "$select": tuple(key_fields),
                                     "$filter": equals_filter(scope), "$top": 2})
         rows = self.transport.request("GET", url, headers={"Accept": FULL_METADATA}, entity_set=entity_set,
-                                      key=scope).json().get("value") or []
+                                      key=dict(scope)).json().get("value") or []
         if len(rows) > 1:
-            raise ValidationError(f"More than one record matches {equals_filter(match)} in {company}",
-                                  entity_set=entity_set, key=scope)
-        if rows:
-            self._learn_types(entity_set, key_fields, rows)
-            return self.write(self.update_operation(entity_set, {name: rows[0][name] for name in key_fields}, body))
-        return self.write(self.create_operation(entity_set, {**body, **scope}, key_fields=tuple(key_fields)))
+            match = {name: value for name, value in scope.items() if name != COMPANY}
+            raise ValidationError(f"More than one record matches {equals_filter(match)} in {scope[COMPANY]}",
+                                  entity_set=entity_set, key=dict(scope))
+        if not rows:
+            return None
+        self._learn_types(entity_set, key_fields, rows)
+        return {name: rows[0][name] for name in key_fields}
 
     def create_operation(self, entity_set: str, body: Mapping[str, Any], *,
                          key_fields: Sequence[str] = ()) -> Operation:
@@ -152,7 +178,9 @@ class FinOpsClient(ODataClient):
                          etag: str | None = None) -> Operation:
         """A PATCH by the complete key (key fields are left out of the body); `If-Match: *` unless an etag."""
         key = dict(self.checked_key(entity_set, key))
-        changes = {name: value for name, value in body.items() if name not in key}
+        # The key is in the URL; a key field in the body is sent only when it differs (a rename), for the
+        # service to refuse or apply. F&O compares strings without regard to case.
+        changes = {name: value for name, value in body.items() if name not in key or not _same(value, key[name])}
         return Operation("PATCH", self.record_url(entity_set, key), changes, {"If-Match": etag or "*"},
                          entity_set=entity_set, key=key, key_fields=tuple(key))
 
@@ -162,6 +190,12 @@ class FinOpsClient(ODataClient):
         """A full scan across companies (all the user can see, or only `companies`)."""
         filter = " or ".join(f"{COMPANY} eq {literal(company)}" for company in companies) or None
         return self.full_scan(entity_set, key_fields=key_fields, select=select, filter=filter)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.casefold() == b.casefold()
+    return a == b
 
 
 def _known_key(body: Mapping[str, Any], key_fields: Sequence[str]) -> dict[str, Any] | None:

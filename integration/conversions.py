@@ -3,6 +3,7 @@ ISO dates). Used by `integration.mapping`; no I/O."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -22,6 +23,15 @@ def text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def is_guid(value: str) -> bool:
+    """Whether the text is a GUID, the form of every Dataverse record id."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def fold(value: object) -> str:

@@ -140,6 +140,13 @@ class ChangeDetection(models.TextChoices):
     FULL_SCAN = "full_scan", "Full scan, compared by hash"
 
 
+class KeyChange(models.TextChoices):
+    """What a sync does when a record's key changed since it was linked (same source id, new key)."""
+
+    RENAME = "rename", "Rename the destination record (where its API lets the key change)"
+    CREATE_AND_REPORT = "create_and_report", "Create a new destination record and report the old one"
+
+
 class EntityMap(models.Model):
     """One direction, one source entity set to one destination entity set, with its field maps."""
 
@@ -173,6 +180,10 @@ class EntityMap(models.Model):
     link_attributes = models.JSONField(default=list, blank=True,
                                        help_text='Destination fields later lookups need, e.g. ["PartyNumber"]')
     propagate_deletes = models.BooleanField(default=False)
+    on_key_change = models.CharField(
+        max_length=20, choices=KeyChange.choices, default=KeyChange.CREATE_AND_REPORT,
+        help_text="When a synced record's key changes (e.g. its account number): rename the destination record "
+                  "(F&O refuses to change key fields) or create a new one and report the old one on the record")
 
     class Meta:
         ordering = ["project", "order", "id"]
@@ -373,6 +384,7 @@ class SyncStage(models.Model):
     records_read = models.PositiveIntegerField(default=0)
     records_ineligible = models.PositiveIntegerField(default=0)
     next_cursor = models.TextField(blank=True, help_text="Where the next run starts, saved when this stage ends")
+    plan_attempts = models.PositiveIntegerField(default=0, help_text="Times the stage started reading its changes")
     message = models.TextField(blank=True)
 
     class Meta:
@@ -423,19 +435,34 @@ class RecordSync(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True,
+                                  help_text="The worker process that claimed it last (its heartbeat's name)")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     refresh = models.BooleanField(default=False, help_text="Re-read the source record before syncing (retries)")
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     payload = models.JSONField(null=True, blank=True, help_text="What was written to the destination")
     destination_key = models.CharField(max_length=400, blank=True)
+    previous_destination_key = models.CharField(
+        max_length=400, blank=True, help_text="The destination record linked before the record's key changed: "
+                                              "renamed, or left in place when a new one was created")
+    notes = models.TextField(blank=True, help_text="What p2c changed about the record on its way (e.g. "
+                                                   "characters the database cannot store, removed), or a key "
+                                                   "change it handled")
     error_type = models.CharField(max_length=50, blank=True)
     error_field = models.CharField(max_length=200, blank=True)
     error_message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["stage", "source_key"], name="record_unique_per_stage")]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "source_key"], name="record_unique_per_stage"),
+            # One record, one writer: two runs (a webhook's and a bulk run) never sync the same source record at
+            # the same time. The database refuses a second running row, so a claim that loses waits and tries
+            # again; it holds on PostgreSQL and SQLite alike and costs the claims nothing when there is no race.
+            models.UniqueConstraint(fields=["entity_map", "source_key"], condition=Q(status=RecordStatus.RUNNING),
+                                    name="record_one_writer"),
+        ]
         indexes = [
             models.Index(fields=["stage", "status"]),
             models.Index(fields=["run", "status"]),
@@ -545,17 +572,23 @@ class ChangeCursor(models.Model):
 
 
 class WorkerHeartbeat(models.Model):
-    """The last time each Celery worker proved it can take a task from the queue and write to the database."""
+    """A worker process's last sign of life, written every few seconds by the process itself.
 
-    hostname = models.CharField(max_length=255, unique=True)
+    Its name is what the process's claims carry, so the sweeper can take back exactly a dead process's work.
+    """
+
+    name = models.CharField(max_length=255, unique=True, help_text="Celery node name and process id: celery@host:1234")
     seen_at = models.DateTimeField()
-    tasks_seen = models.PositiveBigIntegerField(default=0)
+    tasks_seen = models.PositiveBigIntegerField(default=0, help_text="Tasks the process has run")
+    planning = models.JSONField(default=list, blank=True, help_text="Ids of the stages the process is planning")
+    gone_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="When the sweeper found it silent and took back its work")
 
     class Meta:
         ordering = ["-seen_at"]
 
     def __str__(self) -> str:
-        return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
 class WebhookDelivery(models.Model):

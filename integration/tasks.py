@@ -4,50 +4,46 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration import heartbeat, task_names  # also connects the worker signals that start each process's heartbeat
 from integration.queueing import enqueue
 from integration.services import dry_runs, records, retention, runs, schedules, stages, sweeper
-from integration.services.workers import worker_heartbeat_record
 
 
-@shared_task(name="p2c.start_stage")
+@shared_task(name=task_names.START_STAGE)
 def start_stage(stage_id: int) -> None:
-    stages.stage_start(stage_id=stage_id)
+    with heartbeat.planning(stage_id):
+        stages.stage_start(stage_id=stage_id)
 
 
-@shared_task(name="p2c.preflight_run")
+@shared_task(name=task_names.PREFLIGHT_RUN)
 def preflight_run(run_id: int) -> None:
     runs.run_preflight(run_id=run_id)
 
 
-@shared_task(name="p2c.sync_record")
+@shared_task(name=task_names.SYNC_RECORD)
 def sync_record(record_id: int) -> None:
     decision = records.record_sync(record_id=record_id)
     if decision.retry_in is not None:
-        enqueue("p2c.sync_record", record_id, countdown=decision.retry_in)
+        enqueue(task_names.SYNC_RECORD, record_id, countdown=decision.retry_in)
 
 
-@shared_task(name="p2c.run_scheduled_project")
+@shared_task(name=task_names.RUN_SCHEDULED_PROJECT)
 def run_scheduled_project(project_id: int) -> None:
     schedules.project_run_scheduled(project_id=project_id)
 
 
-@shared_task(name="p2c.sweep")
+@shared_task(name=task_names.SWEEP)
 def sweep() -> None:
     sweeper.sweep()
 
 
-@shared_task(name="p2c.purge_history")
+@shared_task(name=task_names.PURGE_HISTORY)
 def purge_history() -> None:
     retention.history_purge()
 
 
-@shared_task(name="p2c.worker_heartbeat", bind=True)
-def worker_heartbeat(self) -> None:
-    worker_heartbeat_record(hostname=self.request.hostname or "unknown")
-
-
 # A dry run reads and compares a whole project in one task (it writes nothing, so there is nothing to resume):
 # it may take longer than a record, but stays under the broker's visibility timeout.
-@shared_task(name="p2c.dry_run", soft_time_limit=3000, time_limit=3300)
+@shared_task(name=task_names.DRY_RUN, soft_time_limit=3000, time_limit=3300)
 def dry_run(dry_run_id: int) -> None:
     dry_runs.dry_run_execute(dry_run_id=dry_run_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -230,9 +231,14 @@ REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX")
 TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 
-# The queue p2c's tasks go to (and workers take them from unless told otherwise with -Q).
+# The queue p2c's tasks go to, and the sweeper's own queue beside it, so a sweep never waits behind a backlog of
+# records. A worker takes from both unless told otherwise with -Q (then name both: -Q p2c,p2c-control).
 P2C_TASK_QUEUE = env("P2C_TASK_QUEUE", "p2c")
+P2C_CONTROL_QUEUE = f"{P2C_TASK_QUEUE}-control"
 CELERY_TASK_DEFAULT_QUEUE = P2C_TASK_QUEUE
+CELERY_TASK_QUEUES = [Queue(P2C_TASK_QUEUE, routing_key=P2C_TASK_QUEUE),
+                      Queue(P2C_CONTROL_QUEUE, routing_key=P2C_CONTROL_QUEUE)]
+CELERY_TASK_ROUTES = {"p2c.sweep": {"queue": P2C_CONTROL_QUEUE}}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
@@ -269,9 +275,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Housekeeping that beat runs whatever the projects' own schedules are.
 CELERY_BEAT_SCHEDULE = {
-    "p2c-sweep": {"task": "p2c.sweep", "schedule": float(env_int("P2C_SWEEP_INTERVAL_SECONDS", 60))},
+    "p2c-sweep": {"task": "p2c.sweep", "schedule": float(env_int("P2C_SWEEP_INTERVAL_SECONDS", 3))},
     "p2c-purge-history": {"task": "p2c.purge_history", "schedule": float(env_int("P2C_PURGE_INTERVAL_SECONDS", 3600))},
-    "p2c-worker-heartbeat": {"task": "p2c.worker_heartbeat", "schedule": 60.0},
 }
 
 # --- The sync engine ----------------------------------------------------------------------------------------
@@ -279,15 +284,30 @@ CELERY_BEAT_SCHEDULE = {
 P2C_RECORD_MAX_ATTEMPTS = env_int("P2C_RECORD_MAX_ATTEMPTS", 8)
 # Attempts of a record whose parent (e.g. a contact's account) is not linked yet.
 P2C_MISSING_PARENT_ATTEMPTS = env_int("P2C_MISSING_PARENT_ATTEMPTS", 4)
+# Attempts of a record whose sync raised something unforeseen (a bug, a database refusal): few, then it fails.
+P2C_UNEXPECTED_ERROR_ATTEMPTS = env_int("P2C_UNEXPECTED_ERROR_ATTEMPTS", 3)
+# Times a stage starts reading its changes (re-plans after a crash included) before it fails.
+P2C_STAGE_MAX_PLANS = env_int("P2C_STAGE_MAX_PLANS", 3)
+# A record another run is writing right now waits about this long before it tries again.
+P2C_BUSY_WAIT_SECONDS = env_int("P2C_BUSY_WAIT_SECONDS", 2)
 P2C_BACKOFF_BASE_SECONDS = env_int("P2C_BACKOFF_BASE_SECONDS", 2)
 P2C_BACKOFF_MAX_SECONDS = env_int("P2C_BACKOFF_MAX_SECONDS", 300)
 # Waits up to this long go back to the broker as a countdown; longer ones wait in the database for the sweeper.
 P2C_MAX_COUNTDOWN_SECONDS = env_int("P2C_MAX_COUNTDOWN_SECONDS", 120)
-# A record claimed longer ago than this is considered abandoned by a dead worker.
+# Every worker process writes a heartbeat this often; one silent for P2C_WORKER_DEAD_SECONDS is dead, and the
+# sweeper takes back at once what it had claimed or reserved.
+P2C_HEARTBEAT_SECONDS = env_int("P2C_HEARTBEAT_SECONDS", 2)
+P2C_WORKER_DEAD_SECONDS = env_int("P2C_WORKER_DEAD_SECONDS", 10)
+if P2C_HEARTBEAT_SECONDS < 1 or P2C_WORKER_DEAD_SECONDS < 3 * P2C_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(f"P2C_WORKER_DEAD_SECONDS={P2C_WORKER_DEAD_SECONDS} must be at least three heartbeats "
+                               f"(P2C_HEARTBEAT_SECONDS={P2C_HEARTBEAT_SECONDS}, at least 1)")
+# The last resort when a worker lives but a record's task hangs: a record claimed longer ago than this is taken back.
 P2C_RECORD_LEASE_SECONDS = env_int("P2C_RECORD_LEASE_SECONDS", TASK_TIME_LIMIT + 60)
-# A record queued longer ago than this and still pending is considered lost with its message.
+# The last resort for a message lost in a way p2c did not notice (a dead worker and a lost broker are noticed at
+# once): a record queued longer ago than this and still pending, with the queue empty, is queued again.
 P2C_QUEUED_STALE_SECONDS = env_int("P2C_QUEUED_STALE_SECONDS", 600)
-# A stage reading its changes with no sign of life for this long is started again.
+# The last resort for a planner that lives but hangs: a stage reading its changes with no progress for this long
+# is started again (a planner whose worker died, or whose task ended, is noticed by the heartbeats at once).
 P2C_PLANNING_STALE_SECONDS = env_int("P2C_PLANNING_STALE_SECONDS", 300)
 # Records planned per transaction: workers start on the first ones while the rest of a page is written.
 P2C_PLAN_CHUNK = env_int("P2C_PLAN_CHUNK", 500)

@@ -97,7 +97,7 @@ class EntityMapForm(forms.ModelForm):
         model = EntityMap
         fields = ("project", "name", "order", "enabled", "direction", "source_entity_set", *_LIST_FIELDS,
                   "source_id_field", "source_filter", "conditions", "change_detection", "watermark_field",
-                  "destination_entity_set", "destination_id_field", "propagate_deletes")
+                  "destination_entity_set", "destination_id_field", "propagate_deletes", "on_key_change")
         field_classes = {**dict.fromkeys(_LIST_FIELDS, NamesField), "conditions": ConditionsField}
         widgets = {name: forms.TextInput(attrs={"size": 60}) for name in _LIST_FIELDS}
 
@@ -144,7 +144,8 @@ class EntityMapAdmin(ButtonsMixin, admin.ModelAdmin):
                                "source_filter", "conditions", "change_detection", "watermark_field")}),
         ("Destination", {"fields": ("destination_entity_set", "destination_key_fields",
                                     "destination_lookup_fields", "destination_api_key_fields",
-                                    "destination_id_field", "link_attributes", "propagate_deletes")}),
+                                    "destination_id_field", "link_attributes", "propagate_deletes",
+                                    "on_key_change")}),
     )
 
     def object_buttons(self, request, obj: EntityMap) -> list[Button]:

@@ -182,13 +182,14 @@ class RecordSyncAdmin(ButtonsMixin, ReadOnlyAdmin):
                     "attempts", "error_summary", "finished_at")
     list_display_links = ("id",)
     list_filter = ("status", EntityMapFilter, RunFilter, "operation", "outcome")
-    search_fields = ("source_key", "source_id", "destination_key", "error_message")
+    search_fields = ("source_key", "source_id", "destination_key", "previous_destination_key", "error_message")
     list_select_related = ("entity_map__project", "run")
     actions = ["retry"]
     readonly_fields = ("snapshot_json", "payload_json", "error_said", "fix", "failing_state")
     fieldsets = (
         (None, {"fields": ("run", "stage", "entity_map", "source_key", "source_id", "operation", "status",
-                           "outcome", "attempts", "destination_key", "retry_of")}),
+                           "outcome", "attempts", "destination_key", "previous_destination_key", "notes",
+                           "retry_of")}),
         ("Error", {"fields": ("error_said", "fix", "failing_state", "error_type")}),
         ("Source snapshot", {"fields": ("snapshot_json",)}),
         ("Payload written", {"fields": ("payload_json",)}),
@@ -299,4 +300,4 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
-    list_display = ("hostname", "seen_at", "tasks_seen")
+    list_display = ("name", "seen_at", "tasks_seen", "planning", "gone_at")

@@ -27,7 +27,7 @@ class EntityMapSerializer(serializers.ModelSerializer):
     class Meta:
         model = EntityMap
         fields = ("name", "order", "enabled", "direction", "source_entity_set", "destination_entity_set",
-                  "change_detection", "propagate_deletes")
+                  "change_detection", "propagate_deletes", "on_key_change")
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -116,8 +116,8 @@ class RecordSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecordSync
         fields = ("id", "run", "entity_map", "source_key", "source_id", "operation", "status", "outcome",
-                  "attempts", "destination_key", "error_type", "error_field", "error_message", "snapshot",
-                  "payload", "retry_of", "queued_at", "finished_at")
+                  "attempts", "destination_key", "previous_destination_key", "notes", "error_type", "error_field",
+                  "error_message", "snapshot", "payload", "retry_of", "queued_at", "finished_at")
 
 
 class RunStartSerializer(serializers.Serializer):

@@ -49,6 +49,7 @@ class Processes:
         return log_path
 
     def worker(self, concurrency: int) -> None:
+        # No -Q: the worker takes from every queue in CELERY_TASK_QUEUES, the records' and the sweeper's.
         self.start("worker", [sys.executable, "-m", "celery", "-A", "p2c_project", "worker", "--pool", "prefork",
                               "--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", "demo@%h"],
                    ready=b" ready.")

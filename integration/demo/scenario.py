@@ -12,7 +12,8 @@ import requests
 from connectors.emulators import RunningEmulator
 from integration import mapping
 from integration.definitions import project_definitions
-from integration.models import KeyLink, Project
+from integration.models import Project
+from integration.services import binder
 
 BAD_COUNTRIES = ("Atlantis", "Narnia", "El Dorado")
 BAD_UNIT = "crate"
@@ -165,7 +166,7 @@ def check_destinations(project: Project, sales: EmulatorClient, fno: EmulatorCli
                 continue
             eligible[mapping.source_key(definition, row)] = mapping.source_id(definition, row).lower()
         eligible_ids[entity_map.name] = {sid for key, sid in eligible.items() if (entity_map.name, key) not in bad}
-        links = dict(KeyLink.objects.filter(entity_map=entity_map).values_list("source_key", "destination_key"))
+        links = binder.destination_keys(entity_map=entity_map)
         present = _destination_keys(destination, entity_map.destination_entity_set,
                                     entity_map.destination_key_fields)
         missing = sorted(key for key in eligible if (entity_map.name, key) not in bad

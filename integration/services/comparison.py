@@ -19,7 +19,7 @@ from connectors.odata import equals_filter
 from integration import mapping
 from integration.conversions import blank
 from integration.models import Direction, EntityMap, KeyLink
-from integration.services import endpoints
+from integration.services import adapter
 from integration.services.environment_metadata import map_sides
 from integration.services.resolver import DatabaseResolver
 
@@ -155,7 +155,7 @@ def bind_properties(*, entity_map: EntityMap) -> dict[str, str]:
 
 def destination_records(*, entity_map: EntityMap, keys: Sequence[Mapping]) -> dict[str, dict]:
     """The destination's records with these keys, as they are now, by destination key text (reads only)."""
-    client = endpoints.client(endpoints.destination_connection(entity_map))
+    client = adapter.client(adapter.destination_connection(entity_map))
     entity_set = entity_map.destination_entity_set
     fields = list(entity_map.destination_key_fields)
     found: dict[str, dict] = {}

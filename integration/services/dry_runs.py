@@ -17,18 +17,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors import ChangeTrackingExpiredError, ConnectorError
-from integration import mapping
+from integration import mapping, task_names
 from integration.definitions import map_definition
-from integration.models import ChangeCursor, ChangeDetection, DryRun, DryRunRecord, EntityMap, KeyLink, Project
+from integration.models import ChangeCursor, ChangeDetection, DryRun, DryRunRecord, EntityMap, Project
 from integration.queueing import enqueue
-from integration.services import comparison, endpoints
+from integration.services import adapter, binder, comparison
 from integration.services.connections import ConnectionMisconfigured
 from integration.services.planning import page_work
 from integration.services.runs import RunRefused
 
 log = logging.getLogger(__name__)
 
-DRY_RUN_TASK = "p2c.dry_run"
 COUNTED = ("read", "ineligible", "create", "update", "unchanged", "would_fail", "skip", "delete")
 
 
@@ -46,7 +45,7 @@ def dry_run_start(*, project: Project, full: bool = False, entity_maps: Sequence
         dry_run = DryRun.objects.create(project=project, full=full, entity_maps=list(entity_maps or ()),
                                         trigger=trigger, requested_by=requested_by)
         if queue:
-            enqueue(DRY_RUN_TASK, dry_run.pk)
+            enqueue(task_names.DRY_RUN, dry_run.pk)
     return dry_run
 
 
@@ -109,18 +108,20 @@ def _dry_read(dry_run: DryRun, entity_map: EntityMap, planned: dict, cursor: str
     binds = comparison.bind_properties(entity_map=entity_map)
     mine = planned.setdefault(entity_map.name, {"source_id": {}, "source_key": {}})
     deleted: list[str] = []
-    for changes in endpoints.read_changes(entity_map, cursor=cursor):
+    for changes in adapter.read_changes(entity_map, cursor=cursor):
         work = page_work(entity_map=entity_map, definition=definition, changes=changes, seen=seen,
                          compare_hashes=full_scan and not dry_run.full, skip_unchanged_failures=not dry_run.full)
         counts["read"] += work.read
         counts["ineligible"] += work.ineligible
         deleted += work.deleted_ids
-        _dry_page(dry_run, entity_map, definition, work.upserts, resolver, binds, mine, counts)
-    links = KeyLink.objects.filter(entity_map=entity_map, source_deleted_at__isnull=True)
+        _dry_page(dry_run, entity_map, definition, {key: (source_id, prepared.record)
+                                                    for key, (source_id, prepared) in work.upserts.items()},
+                  resolver, binds, mine, counts)
+        _dry_refused(dry_run, entity_map, work.refused, counts)
     if seen is None:  # a change feed names what it deleted; after a complete scan, what it did not see is gone
-        gone = list(links.filter(source_id__in=deleted).values_list("source_key", flat=True)) if deleted else []
+        gone = [key for key, _ in binder.linked_by_source_ids(entity_map=entity_map, source_ids=deleted)]
     else:
-        gone = [key for key in links.values_list("source_key", flat=True).iterator() if key not in seen]
+        gone = [key for key, _ in binder.live_links(entity_map=entity_map) if key not in seen]
     if gone:
         note = ("deleted at the source: a run would delete it at the destination" if entity_map.propagate_deletes
                 else "deleted at the source: a run would note it and keep the destination record")
@@ -134,8 +135,7 @@ def _dry_read(dry_run: DryRun, entity_map: EntityMap, planned: dict, cursor: str
 def _dry_page(dry_run: DryRun, entity_map: EntityMap, definition: mapping.MapDefinition,
               upserts: Mapping[str, tuple[str, dict]], resolver: _DryRunResolver, binds: Mapping[str, str],
               mine: dict, counts: Counter) -> None:
-    links = {link.source_key: link for link in KeyLink.objects.filter(entity_map=entity_map,
-                                                                     source_key__in=list(upserts))}
+    links = binder.links_of(entity_map=entity_map, source_keys=upserts)
     evaluated = []
     for key, (source_id, record) in upserts.items():
         evaluation = comparison.evaluate(definition=definition, record=record, resolver=resolver,
@@ -163,6 +163,18 @@ def _dry_page(dry_run: DryRun, entity_map: EntityMap, definition: mapping.MapDef
             differences=[{"field": d.field, "sends": d.sends, "holds": d.holds} for d in evaluation.differences],
             payload=evaluation.payload, error_field=evaluation.error_field, error_message=evaluation.error[:4000]))
     DryRunRecord.objects.bulk_create(results)
+
+
+def _dry_refused(dry_run: DryRun, entity_map: EntityMap, refused: Mapping[str, tuple[dict, object]],
+                 counts: Counter) -> None:
+    """Records whose key or id the database cannot store: a run would fail them, naming the field."""
+    rows = []
+    for key, (_, prepared) in refused.items():
+        field, reason = prepared.refusal
+        rows.append(DryRunRecord(dry_run=dry_run, entity_map=entity_map, source_key=key,
+                                 outcome=DryRunRecord.Outcome.WOULD_FAIL, error_field=field, error_message=reason))
+    DryRunRecord.objects.bulk_create(rows)
+    counts["would_fail"] += len(rows)
 
 
 class _Assigned(dict):

@@ -34,13 +34,14 @@ from django.db.models.functions import Coalesce
 from integration import mapping
 from integration.models import EntityMap, IgnoredFailure, Project, RecordStatus, RecordSync, SyncRun
 
-# Error types whose cause is the record's own content, as records.py names them: its mapping failures and the
-# destination refusing the record (connector errors go by their class name).
-CONTENT_ERROR_TYPES = ("mapping", "ValidationError", "DuplicateError")
-# A row a cancelled run skipped (runs.run_cancel) was never tried, so it says nothing about the record.
-_CANCELLED = "cancelled"
+# Error types whose cause is the record's own content: the map cannot turn it into a payload (records.py), the
+# destination refuses it (connector errors go by their class name), its key cannot be stored (planning.py).
+CONTENT_ERROR_TYPES = ("mapping", "ValidationError", "DuplicateError", "unstorable")
+# A row skipped because its run was cancelled (runs.run_cancel) or its stage failed (stages.stage_fail) was never
+# tried, so it says nothing about the record.
+_NEVER_TRIED = ("cancelled", "stage_failed")
 _CONCLUSIVE = (Q(status__in=(RecordStatus.SUCCEEDED, RecordStatus.UNCHANGED, RecordStatus.FAILED))
-               | (Q(status=RecordStatus.SKIPPED) & ~Q(error_type=_CANCELLED)))
+               | (Q(status=RecordStatus.SKIPPED) & ~Q(error_type__in=_NEVER_TRIED)))
 
 
 def _same_record(**extra) -> Q:

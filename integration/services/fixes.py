@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from integration.models import Connection, FieldMap, RecordSync
-from integration.services import endpoints
+from integration.services import adapter
 from integration.services.failing import CONTENT_ERROR_TYPES
 
 # Failures that wait on something else than the record and the connection: a parent not linked, a lost race.
@@ -46,7 +46,7 @@ class FixFinder:
         connection = None
         if record.error_type and record.error_type not in CONTENT_ERROR_TYPES \
                 and record.error_type not in _NOT_THE_CONNECTION:
-            connection = endpoints.destination_connection(record.entity_map)
+            connection = adapter.destination_connection(record.entity_map)
         return Fixes(named, connection)
 
 

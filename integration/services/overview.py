@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -51,7 +52,7 @@ class ProjectOverview:
 
 @dataclass(frozen=True)
 class WorkerState:
-    hostname: str
+    name: str
     seen_at: datetime
     tasks_seen: int
     age_seconds: int
@@ -95,12 +96,13 @@ def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | No
     return overviews
 
 
-def workers_overview(*, stale_after_seconds: int = 180, now: datetime | None = None) -> list[WorkerState]:
-    """Workers by last heartbeat; beat asks each for one a minute, so a few minutes of silence means trouble."""
+def workers_overview(*, now: datetime | None = None) -> list[WorkerState]:
+    """Worker processes by last heartbeat; each writes one every few seconds, so one silent for the dead interval
+    is gone (the sweeper has taken back its work)."""
     now = now or timezone.now()
     states = []
     for beat in WorkerHeartbeat.objects.order_by("-seen_at"):
         age = max(0, int((now - beat.seen_at).total_seconds()))
-        states.append(WorkerState(hostname=beat.hostname, seen_at=beat.seen_at, tasks_seen=beat.tasks_seen,
-                                  age_seconds=age, stale=age > stale_after_seconds))
+        states.append(WorkerState(name=beat.name, seen_at=beat.seen_at, tasks_seen=beat.tasks_seen, age_seconds=age,
+                                  stale=beat.gone_at is not None or age > settings.P2C_WORKER_DEAD_SECONDS))
     return states

@@ -17,12 +17,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors import Change, ChangeTrackingExpiredError, ConnectorError
-from integration import mapping
+from integration import mapping, storable, task_names
 from integration.models import (
     ChangeCursor,
     ChangeDetection,
     EntityMap,
-    KeyLink,
     RecordStatus,
     RecordSync,
     RunStatus,
@@ -30,11 +29,14 @@ from integration.models import (
     SyncStage,
 )
 from integration.queueing import enqueue_each
-from integration.services import endpoints, failing
+from integration.services import adapter, binder, failing
 from integration.services.contexts import map_context
-from integration.services.stages import SYNC_RECORD_TASK, PlanningFailed
 
 log = logging.getLogger(__name__)
+
+
+class PlanningFailed(Exception):
+    """The stage could not read its source (unreachable, refused, misconfigured); the run goes on without it."""
 
 
 def stage_plan(*, stage: SyncStage) -> None:
@@ -61,7 +63,7 @@ def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
     entity_map = stage.entity_map
     definition = map_context(entity_map.pk, stage.run_id).definition
     full_scan = entity_map.change_detection == ChangeDetection.FULL_SCAN
-    read = endpoints.read_changes(entity_map, cursor=cursor)
+    read = adapter.read_changes(entity_map, cursor=cursor)
     # Only a full scan needs the keys it has seen (what it did not see was deleted): a set of every key of an entity
     # set grows with it, so the change feeds, whose reads return a record once, go without.
     seen: set[str] | None = set() if full_scan else None
@@ -76,10 +78,12 @@ def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
 
 @dataclass
 class PageWork:
-    """What one page of a change feed asks of a run: the records to upsert (source key -> source id and record),
-    the source ids deleted, and how many records it read and found ineligible."""
+    """What one page of a change feed asks of a run: the records to upsert (source key -> source id and the record
+    as it can be stored), those refused because their key or id cannot be stored (key -> the record as read and
+    as prepared), the source ids deleted, and how many records it read and found ineligible."""
 
-    upserts: dict[str, tuple[str, dict]]
+    upserts: dict[str, tuple[str, storable.Prepared]]
+    refused: dict[str, tuple[dict, storable.Prepared]]
     deleted_ids: list[str]
     read: int
     ineligible: int
@@ -91,17 +95,20 @@ def page_work(*, entity_map: EntityMap, definition: mapping.MapDefinition, chang
     content differs from what was last synced; with `skip_unchanged_failures`, not the records still failing
     with the content they failed with (services.failing). Runs and dry runs plan alike through it."""
     ineligible = read = 0
-    upserts: dict[str, tuple[str, dict]] = {}
+    upserts: dict[str, tuple[str, storable.Prepared]] = {}
+    refused: dict[str, tuple[dict, storable.Prepared]] = {}
     deleted_ids: list[str] = []
     for change in changes:
         read += 1
         if change.deleted:
             deleted_ids.extend(str(value).lower() for value in change.key.values() if value)
             continue
-        record = change.row
+        # What the database cannot store is dealt with here, record by record: one NUL character must not fail
+        # the insert of its whole chunk, at every re-plan.
+        prepared = storable.prepare(definition, change.row)
         try:
-            reason = mapping.ineligibility(definition, record)
-            key = mapping.source_key(definition, record)
+            reason = mapping.ineligibility(definition, prepared.record)
+            key = mapping.source_key(definition, prepared.record)
         except mapping.MappingError as exc:
             reason = str(exc)
         if reason:
@@ -111,18 +118,22 @@ def page_work(*, entity_map: EntityMap, definition: mapping.MapDefinition, chang
             if key in seen:
                 continue  # the same record twice in one scan (rows moving between pages): the first is as good
             seen.add(key)
-        upserts[key] = (mapping.source_id(definition, record).lower(), record)
+        if prepared.refusal:
+            refused[storable.identity_text(mapping.source_key(definition, change.row))] = (change.row, prepared)
+            continue
+        upserts[key] = (mapping.source_id(definition, prepared.record).lower(), prepared)
     if compare_hashes and upserts:
         # A full scan returns everything; only records whose content differs from what was last synced go on.
-        known = dict(KeyLink.objects.filter(entity_map=entity_map, source_key__in=list(upserts),
-                                            source_deleted_at__isnull=True).values_list("source_key", "source_hash"))
+        known = binder.source_hashes(entity_map=entity_map, source_keys=upserts)
         upserts = {key: value for key, value in upserts.items()
-                   if known.get(key) != mapping.record_hash(value[1])}
-    if skip_unchanged_failures and upserts:
-        left_out = failing.unchanged_failures(entity_map=entity_map,
-                                              records={key: record for key, (_, record) in upserts.items()})
+                   if known.get(key) != mapping.record_hash(value[1].record)}
+    if skip_unchanged_failures and (upserts or refused):
+        records = {**{key: prepared.record for key, (_, prepared) in refused.items()},
+                   **{key: prepared.record for key, (_, prepared) in upserts.items()}}
+        left_out = failing.unchanged_failures(entity_map=entity_map, records=records)
         upserts = {key: value for key, value in upserts.items() if key not in left_out}
-    return PageWork(upserts, deleted_ids, read, ineligible)
+        refused = {key: value for key, value in refused.items() if key not in left_out}
+    return PageWork(upserts, refused, deleted_ids, read, ineligible)
 
 
 def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change],
@@ -131,13 +142,27 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
     work = page_work(entity_map=entity_map, definition=definition, changes=changes, seen=seen,
                      compare_hashes=compare_hashes, skip_unchanged_failures=not stage.full)
     rows = [RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key, source_id=source_id,
-                       snapshot=record) for key, (source_id, record) in work.upserts.items()]
+                       snapshot=prepared.record, notes=prepared.note)
+            for key, (source_id, prepared) in work.upserts.items()]
+    rows.extend(_refused(stage, definition, raw, prepared) for key, (raw, prepared) in work.refused.items()
+                if key not in work.upserts)
     if work.deleted_ids:
-        links = KeyLink.objects.filter(entity_map=entity_map, source_id__in=work.deleted_ids).values_list(
-            "source_key", "source_id")
+        links = binder.linked_by_source_ids(entity_map=entity_map, source_ids=work.deleted_ids)
         rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
                                source_id=source_id, operation=RecordSync.Operation.DELETE) for key, source_id in links)
     _insert_and_queue(stage, rows, read=work.read, ineligible=work.ineligible)
+
+
+def _refused(stage: SyncStage, definition: mapping.MapDefinition, raw: dict,
+             prepared: storable.Prepared) -> RecordSync:
+    """A failed row for a record whose key or id cannot be stored: its identity spelled out, the field named."""
+    field, reason = prepared.refusal
+    key = storable.identity_text(mapping.source_key(definition, raw))
+    source_id = storable.identity_text(mapping.source_id(definition, raw), storable.ID_LENGTH).lower()
+    return RecordSync(run_id=stage.run_id, stage=stage, entity_map=stage.entity_map, source_key=key,
+                      source_id=source_id, snapshot=prepared.record, status=RecordStatus.FAILED,
+                      finished_at=timezone.now(), error_type="unstorable", error_field=field,
+                      error_message=f"{field} {reason}")
 
 
 def _plan_source_deletes(stage: SyncStage, seen: set[str]) -> None:
@@ -145,8 +170,7 @@ def _plan_source_deletes(stage: SyncStage, seen: set[str]) -> None:
     gone = [
         RecordSync(run_id=stage.run_id, stage=stage, entity_map=stage.entity_map, source_key=key, source_id=source_id,
                    operation=RecordSync.Operation.DELETE)
-        for key, source_id in KeyLink.objects.filter(entity_map=stage.entity_map, source_deleted_at__isnull=True)
-        .values_list("source_key", "source_id").iterator()
+        for key, source_id in binder.live_links(entity_map=stage.entity_map)
         if key not in seen
     ]
     _insert_and_queue(stage, gone, read=0, ineligible=0)
@@ -170,9 +194,9 @@ def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, in
                 row.queued_at = now
             created = RecordSync.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["stage", "source_key"],
-                update_fields=["snapshot", "operation", "source_id", "queued_at"])
+                update_fields=["snapshot", "operation", "source_id", "queued_at", "notes"])
             pending = [row.pk for row in created if row.pk is not None and row.status == RecordStatus.PENDING]
-            enqueue_each(SYNC_RECORD_TASK, pending)
+            enqueue_each(task_names.SYNC_RECORD, pending)
         SyncStage.objects.filter(pk=stage.pk).update(
             records_read=F("records_read") + read, records_ineligible=F("records_ineligible") + ineligible,
             heartbeat_at=now)

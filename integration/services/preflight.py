@@ -21,7 +21,7 @@ from integration.conversions import fold
 from integration.definitions import project_definitions
 from integration.mapping import NO_DEFAULT, FieldRule, MapDefinition, source_fields
 from integration.models import Connection, Direction, EntityMap, Project, ProjectCheck, System
-from integration.services import endpoints
+from integration.services import adapter
 from integration.services.connections import ConnectionMisconfigured
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Environment:
     def model(self) -> ServiceModel | None:
         if self._model is None and not self.error:
             try:
-                self._model = endpoints.client(self.connection).service_model()
+                self._model = adapter.client(self.connection).service_model()
             except (ConnectorError, ConnectionMisconfigured) as exc:
                 self.error = getattr(exc, "message", None) or str(exc)
         return self._model
@@ -82,13 +82,13 @@ class Environment:
         if entity_set not in self._tables:
             entity_type = self.entity_type(entity_set)
             self._tables[entity_set] = None if entity_type is None else \
-                endpoints.client(self.connection).table_definition(entity_type.short_name)
+                adapter.client(self.connection).table_definition(entity_type.short_name)
         return self._tables[entity_set]
 
     def rows(self, entity_set: str, *, select: Sequence[str] = (), filter: str | None = None) -> list[dict]:
         key = (entity_set, tuple(select), filter)
         if key not in self._rows:
-            self._rows[key] = list(endpoints.client(self.connection).rows(entity_set, select=select, filter=filter))
+            self._rows[key] = list(adapter.client(self.connection).rows(entity_set, select=select, filter=filter))
         return self._rows[key]
 
 
@@ -167,7 +167,7 @@ def _organization_problems(project: Project, sales: Environment, finops: Environ
 def _price_list_problems(project: Project, sales: Environment, finops: Environment) -> list[Problem]:
     """Microsoft's Prospect to cash plug-in adds a new product to the first price list of its currency, and the
     product's sync fails when there is none (p2c-templates 2.4)."""
-    company = endpoints.product_company(project)
+    company = adapter.product_company(project)
     sample = finops.rows("SellableReleasedProducts", select=("CurrencyCode",),
                          filter=f"dataAreaId eq '{company}'")[:1]
     if not sample:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from connectors.errors import ConnectorError
 from integration import mapping
 from integration.definitions import map_definition
-from integration.models import EntityMap, KeyLink
-from integration.services import comparison, endpoints
+from integration.models import EntityMap
+from integration.services import adapter, binder, comparison
 from integration.services.connections import ConnectionMisconfigured
 
 
@@ -29,7 +29,7 @@ def record_preview(*, entity_map: EntityMap, source_key: str) -> Preview:
     definition = map_definition(entity_map)
     source_key = source_key.strip()
     try:
-        record = endpoints.read_record(entity_map, **_address(entity_map, source_key))
+        record = adapter.read_record(entity_map, **_address(entity_map, source_key))
         if record is None:
             return Preview(source_key, "not_found", message=f"{entity_map.source_entity_set} has no record with "
                                                             f"{' and '.join(entity_map.source_key_fields)} "
@@ -38,7 +38,8 @@ def record_preview(*, entity_map: EntityMap, source_key: str) -> Preview:
         if reason:
             return Preview(source_key, "ineligible", record, message=f"not for this entity map: {reason}")
         key = mapping.source_key(definition, record)
-        link = KeyLink.objects.filter(entity_map=entity_map, source_key=key).first()
+        link = binder.link_of(entity_map=entity_map, source_key=key,
+                              source_id=mapping.source_id(definition, record).lower())
         evaluation = comparison.evaluate(definition=definition, record=record,
                                          resolver=comparison.resolver_for(entity_map=entity_map), link=link)
         if evaluation.outcome == "update":

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from integration.definitions import map_definition
 from integration.mapping import source_fields
-from integration.models import Connection, EntityMap, FieldMap, OrganizationMapping, Project
+from integration.models import Connection, EntityMap, FieldMap, KeyChange, OrganizationMapping, Project
 from integration.services.field_maps import value_map_save
 
 FORMAT = "p2c-project/1"
@@ -29,6 +29,9 @@ MAP_DEFAULTS: dict[str, Any] = {
     "conditions": [], "change_detection": "", "watermark_field": "modifiedon", "destination_entity_set": "",
     "destination_key_fields": [], "destination_lookup_fields": [], "destination_api_key_fields": [],
     "destination_id_field": "", "link_attributes": [], "propagate_deletes": False,
+    # A map that does not say what to do when a record's key changes creates the new record and reports the old
+    # one: the one choice every destination allows (F&O refuses to change a key field).
+    "on_key_change": KeyChange.CREATE_AND_REPORT.value,
 }
 FIELD_DEFAULTS: dict[str, Any] = {
     "source_field": "", "transforms": [], "options": {}, "default_value": None, "max_length": None,

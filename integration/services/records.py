@@ -2,7 +2,9 @@
 
 Every outcome is written to the record's row. Transient trouble (throttling, unavailability, a parent not yet
 linked, a lost race on a key link) sends the record back to wait with a backoff; anything else fails the record
-alone, with the API's or the mapping's message, and the run goes on.
+alone, with the API's or the mapping's message, and the run goes on. Whatever goes wrong, the record ends: an
+unforeseen exception is retried a few times and then fails the record with its type and text, and a record whose
+attempts never end (its worker died each time) fails once it has had them all, so no record keeps a run open.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,57 +19,44 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connectors.errors import ConnectorError, ThrottledError, TransientError
-from integration import mapping
-from integration.models import KeyLink, RecordStatus, RecordSync
-from integration.services import endpoints
+from integration import mapping, storable
+from integration.conversions import is_guid
+from integration.heartbeat import process_name
+from integration.models import KeyChange, KeyLink, RecordStatus, RecordSync, System
+from integration.services import adapter, binder
 from integration.services.contexts import MapContext, map_context
+from integration.services.failures import failure_text
+from integration.services.outcomes import Decision, Fail, RetryLater, call, finish, wait_or_fail
 from integration.services.resolver import DatabaseResolver
 from integration.services.stages import stage_finish_if_done, stages_in_flight
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What the task should do next: nothing, or deliver the record again after `retry_in` seconds."""
-
-    retry_in: float | None = None
-
-
-class _RetryLater(Exception):
-    def __init__(self, error_type: str, message: str, wait: float | None = None, *, max_attempts: int | None = None):
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.wait = wait
-        self.max_attempts = max_attempts
-
-
-class _Fail(Exception):
-    def __init__(self, error_type: str, message: str, field: str = ""):
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.field = field
-
-
 def record_sync(*, record_id: int) -> Decision:
     """Sync one RecordSync row; safe to call twice for the same row (only one call claims it)."""
-    if not _claim(record_id):
+    claimed = _claim(record_id)
+    if claimed is None:
+        return _wait_for_the_other_writer(record_id)
+    if not claimed:
         return Decision()
     record = RecordSync.objects.defer("payload").get(pk=record_id)
-    context = map_context(record.entity_map_id, record.run_id)
-    record.entity_map = context.entity_map  # shared, already loaded with its project and connections
     stages_in_flight.enter(record.stage_id)
     decision, ended = Decision(), True
     try:
         try:
+            context = map_context(record.entity_map_id, record.run_id)
+            record.entity_map = context.entity_map  # shared, already loaded with its project and connections
             _sync(record, context)
-        except _RetryLater as exc:
-            decision, ended = _wait_or_fail(record, exc)
-        except _Fail as exc:
-            _finish(record, RecordStatus.FAILED, error=exc)
+        except RetryLater as exc:
+            decision, ended = wait_or_fail(record, exc)
+        except Fail as exc:
+            finish(record, RecordStatus.FAILED, error=exc)
+        except Exception as exc:  # a bug, a database refusal, a library's surprise: this record alone pays for it
+            log.exception("record raised run=%s record=%s key=%s", record.run_id, record.pk, record.source_key)
+            unexpected = RetryLater("unexpected", failure_text(exc, project=record.entity_map.project),
+                                     max_attempts=settings.P2C_UNEXPECTED_ERROR_ATTEMPTS)
+            decision, ended = wait_or_fail(record, unexpected)
     except BaseException:
         stages_in_flight.leave(record.stage_id)  # the record stays open; it asks when it ends
         raise
@@ -77,7 +65,9 @@ def record_sync(*, record_id: int) -> Decision:
     return decision
 
 
-def _claim(record_id: int) -> bool:
+def _claim(record_id: int) -> bool | None:
+    """True when this call took the record, False when it is not to be taken now, None when another run is
+    writing the same source record (the database's one-writer constraint refused the claim)."""
     now = timezone.now()
     lease_expired = now - timedelta(seconds=settings.P2C_RECORD_LEASE_SECONDS)
     claimable = (
@@ -86,83 +76,156 @@ def _claim(record_id: int) -> bool:
         # A worker that died mid-record leaves it running; once its lease is over, anyone may take it.
         | Q(status=RecordStatus.RUNNING, claimed_at__lt=lease_expired)
     )
-    return RecordSync.objects.filter(Q(pk=record_id) & claimable).update(
-        status=RecordStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1) == 1
+    # The claim names this process, so the sweeper can take it back as soon as the process is found dead.
+    try:
+        with _savepoint():
+            return RecordSync.objects.filter(Q(pk=record_id) & claimable).update(
+                status=RecordStatus.RUNNING, claimed_at=now, claimed_by=process_name(),
+                attempts=F("attempts") + 1) == 1
+    except IntegrityError:
+        return None
+
+
+def _wait_for_the_other_writer(record_id: int) -> Decision:
+    """Another run (a webhook's, a bulk run) writes this source record right now. Waiting for it is not an
+    attempt: once it has written and linked the record, this one finds the link and updates."""
+    row = RecordSync.objects.filter(pk=record_id).values("entity_map_id", "source_key").first()
+    if row is None:
+        return Decision()
+    writer = RecordSync.objects.filter(**row, status=RecordStatus.RUNNING).values_list("run_id", flat=True).first()
+    wait = settings.P2C_BUSY_WAIT_SECONDS * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not cryptography
+    RecordSync.objects.filter(pk=record_id, status__in=(RecordStatus.PENDING, RecordStatus.WAITING)).update(
+        status=RecordStatus.WAITING, next_attempt_at=timezone.now() + timedelta(seconds=wait), error_type="busy",
+        error_message=f"run #{writer or '?'} is syncing this record; waiting for it to finish")
+    return Decision(retry_in=wait)
 
 
 def _sync(record: RecordSync, context: MapContext) -> None:
     entity_map = record.entity_map
     definition = context.definition
+    if record.attempts > settings.P2C_RECORD_MAX_ATTEMPTS:
+        raise Fail("abandoned", f"gave up after {record.attempts - 1} attempts; the last one never ended (its "
+                                 "worker stopped or ran out of time)")
+    _check_source_id(record)
     snapshot = record.snapshot
     if record.refresh:
-        snapshot = _call(lambda: endpoints.read_record(entity_map, source_id=record.source_id,
+        snapshot = call(lambda: adapter.read_record(entity_map, source_id=record.source_id,
                                                        key_values=record.snapshot or {}))
         deleting = record.operation == RecordSync.Operation.DELETE
         if (snapshot is None) != deleting:
             # A webhook's body is not trusted: an upsert of a record the source does not hold, or a delete of one
             # it still holds, writes nothing.
-            _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
+            finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
                     message="still at the source; the delete is not acted on" if deleting else
                     "not found at the source (deleted, or never there); nothing written")
             return
-        RecordSync.objects.filter(pk=record.pk).update(snapshot=snapshot, refresh=False)
+        if not deleting:
+            prepared = storable.prepare(definition, snapshot)
+            snapshot, record.notes = prepared.record, prepared.note
+            RecordSync.objects.filter(pk=record.pk).update(snapshot=snapshot, refresh=False, notes=record.notes)
+            if prepared.refusal:
+                raise Fail("unstorable", prepared.refusal[1], field=prepared.refusal[0])
     if record.operation == RecordSync.Operation.DELETE:
         _sync_delete(record)
         return
     reason = mapping.ineligibility(definition, snapshot)
     if reason:
-        _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
+        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
         return
     _rekey(record, definition, snapshot)
     try:
         resolver = DatabaseResolver(entity_map=entity_map, organization_mappings=context.organization_mappings,
                                     map_ids=context.map_ids)
-        mapped = mapping.map_record(definition, snapshot, resolver)
+        mapped = call(lambda: mapping.map_record(definition, snapshot, resolver))
     except mapping.MissingLink as exc:
         if exc.when_missing == "skip":
-            _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=str(exc))
+            finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=str(exc))
             return
-        raise _RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
+        raise RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
     except mapping.MappingError as exc:
         raise _mapping_failure(exc) from None
+    _write_and_link(record, snapshot, mapped)
 
+
+def _mapping_failure(exc: mapping.MappingError) -> Fail:
+    """The row names the record and `error_field` the field, so the message says only why (mapping.error_text
+    puts the two together wherever a failure is shown)."""
+    return Fail("mapping", exc.reason, field=exc.field)
+
+
+def _write_and_link(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord) -> None:
+    """Write the mapped record where its link says (a changed key is handled as the entity map states), link it,
+    and record the outcome; the link and the outcome are committed together."""
+    entity_map = record.entity_map
     payload_hash = mapping.payload_hash(mapped.payload)
     destination_key = mapping.destination_key_text(mapped.destination_key)
-    link = KeyLink.objects.filter(entity_map=entity_map, source_key=record.source_key).first()
     source_hash = mapping.record_hash(snapshot)
-    if link and link.payload_hash == payload_hash and link.destination_key == destination_key \
-            and link.source_deleted_at is None:
-        if link.source_hash != source_hash:
-            KeyLink.objects.filter(pk=link.pk).update(source_hash=source_hash)
-        _finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED, payload=mapped.payload,
+    link = binder.link_of(entity_map=entity_map, source_key=record.source_key, source_id=record.source_id)
+    # A link whose destination key differs: the record's key changed since it was written (a new account
+    # number; another legal entity). Writing by the new key alone would leave the old record behind unsaid.
+    previous = link.destination_key if link is not None and link.destination_key != destination_key else ""
+    if link is not None and not previous and link.payload_hash == payload_hash and link.source_deleted_at is None:
+        binder.rebind_unchanged(link=link, source_key=record.source_key, source_hash=source_hash)
+        finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED, payload=mapped.payload,
                 destination_key=destination_key)
         return
 
-    result = _call(lambda: endpoints.write(entity_map, key=mapped.destination_key, payload=mapped.payload,
-                                           link=link))
-    attributes = {**(link.attributes if link else {}), **result.attributes}
+    renames = bool(previous) and entity_map.on_key_change == KeyChange.RENAME
+    if renames:
+        result = _rename(entity_map, link, mapped, previous, destination_key)
+    else:
+        result = call(lambda: adapter.write(entity_map, key=mapped.destination_key, payload=mapped.payload,
+                                               link=None if previous else link))
+    kept = link.attributes if link is not None and (renames or not previous) else {}
     values = {
         # The natural key the mapping computed identifies the link; the API's own key addresses the record.
-        "source_id": record.source_id, "destination_key": destination_key, "destination_key_values": result.key,
-        "destination_id": result.destination_id, "attributes": attributes, "payload_hash": payload_hash,
-        "source_hash": source_hash, "source_deleted_at": None, "synced_at": timezone.now(),
+        "source_key": record.source_key, "source_id": record.source_id, "destination_key": destination_key,
+        "destination_key_values": result.key, "destination_id": result.destination_id,
+        "attributes": {**kept, **result.attributes}, "payload_hash": payload_hash, "source_hash": source_hash,
+        "source_deleted_at": None, "synced_at": timezone.now(),
     }
+    outcome = RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED
+    notes = _key_change_note(record, link, previous, destination_key, renamed=renames) if previous else ""
     try:
-        with _savepoint():
-            if link is None or not KeyLink.objects.filter(pk=link.pk).update(**values):
-                KeyLink.objects.create(entity_map=entity_map, source_key=record.source_key, **values)
+        # One transaction: a worker killed between the two used to leave the link without the outcome, and the
+        # next attempt then found its own link and reported "unchanged" for a record this run had written.
+        with transaction.atomic():
+            binder.bind(entity_map=entity_map, link=link, values=values)
+            finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload,
+                    destination_key=destination_key, previous_destination_key=previous,
+                    notes="; ".join(note for note in (record.notes, notes) if note))
     except IntegrityError:
         # Another record holds this destination, or a concurrent sync of this one won the race: try again.
-        raise _RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently "
+        raise RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently "
                           "or is linked to another source record", max_attempts=3) from None
-    outcome = RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED
-    _finish(record, RecordStatus.SUCCEEDED, outcome=outcome, payload=mapped.payload, destination_key=destination_key)
 
 
-def _mapping_failure(exc: mapping.MappingError) -> _Fail:
-    """The row names the record and `error_field` the field, so the message says only why (mapping.error_text
-    puts the two together wherever a failure is shown)."""
-    return _Fail("mapping", exc.reason, field=exc.field)
+def _rename(entity_map, link: KeyLink, mapped: mapping.MappedRecord, previous: str,
+            destination_key: str) -> adapter.Written:
+    try:
+        return call(lambda: adapter.rename(entity_map, link=link, payload=mapped.payload))
+    except Fail as exc:
+        raise Fail(exc.error_type, f"renaming {previous} to {destination_key} (the entity map renames on a key "
+                                    f"change): {exc.message}", exc.field) from None
+
+
+def _key_change_note(record: RecordSync, link: KeyLink, previous: str, destination_key: str, *,
+                     renamed: bool) -> str:
+    change = (f"source key {link.source_key} became {record.source_key}" if link.source_key != record.source_key
+              else "the destination key changed")
+    if renamed:
+        return f"{change}: {previous} was renamed to {destination_key}"
+    return (f"{change}: {destination_key} was written and {previous} is left in place, no longer linked "
+            "(the entity map creates and reports on a key change)")
+
+
+def _check_source_id(record: RecordSync) -> None:
+    """A Dataverse record's id is a GUID; anything else (a mangled or forged notification) names no record."""
+    entity_map = record.entity_map
+    if record.source_id and adapter.source_connection(entity_map).system == System.DATAVERSE \
+            and not is_guid(record.source_id):
+        raise Fail("invalid_id", f"the source id {storable.identity_text(record.source_id, 80)!r} is not a GUID",
+                    field=entity_map.source_id_field)
 
 
 def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict) -> None:
@@ -178,26 +241,30 @@ def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict
         with transaction.atomic():
             RecordSync.objects.filter(pk=record.pk).update(source_key=key)
     except IntegrityError:
-        raise _Fail("duplicate_row", f"this run already syncs {key} in another row") from None
+        if RecordSync.objects.filter(stage_id=record.stage_id, source_key=key).exists():
+            raise Fail("duplicate_row", f"this run already syncs {key} in another row") from None
+        raise RetryLater("busy", f"another run is syncing {key}; waiting for it to finish",
+                          wait=settings.P2C_BUSY_WAIT_SECONDS * random.uniform(0.5, 1.5)) from None  # noqa: S311
     record.source_key = key
 
 
 def _sync_delete(record: RecordSync) -> None:
     """A record deleted at the source: noted on its link, and deleted at the destination only if the map says so."""
     entity_map = record.entity_map
-    link = KeyLink.objects.filter(entity_map=entity_map, source_key=record.source_key).first()
+    link = binder.link_by_key(entity_map=entity_map, source_key=record.source_key)
     if link is None:
-        _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
+        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED,
                 message="deleted at the source; it was never synced")
         return
     if entity_map.propagate_deletes:
-        _call(lambda: endpoints.delete(entity_map, link=link))
-        link.delete()
-        _finish(record, RecordStatus.SUCCEEDED, outcome=RecordSync.Outcome.DELETED,
-                destination_key=link.destination_key)
+        call(lambda: adapter.delete(entity_map, link=link))
+        with transaction.atomic():  # as for a write: the link goes with the outcome, or neither does
+            binder.unbind(link=link)
+            finish(record, RecordStatus.SUCCEEDED, outcome=RecordSync.Outcome.DELETED,
+                    destination_key=link.destination_key)
         return
-    KeyLink.objects.filter(pk=link.pk).update(source_deleted_at=timezone.now())
-    _finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, destination_key=link.destination_key,
+    binder.note_source_deleted(link=link)
+    finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, destination_key=link.destination_key,
             message="deleted at the source; the destination record is kept (deletes are not propagated)")
 
 
@@ -207,57 +274,3 @@ def _savepoint():
     if transaction.get_connection().in_atomic_block:
         return transaction.atomic()
     return contextlib.nullcontext()
-
-
-def _call(operation):
-    """Run a connector call, turning its errors into a retry or a failure of this record."""
-    try:
-        return operation()
-    except ThrottledError as exc:
-        raise _RetryLater("throttled", exc.message, wait=exc.retry_after) from None
-    except TransientError as exc:
-        raise _RetryLater("transient", exc.message) from None
-    except ConnectorError as exc:
-        raise _Fail(type(exc).__name__, exc.message) from None
-
-
-def _wait_or_fail(record: RecordSync, exc: _RetryLater) -> tuple[Decision, bool]:
-    """Send the record back to wait, or fail it when it had its attempts; also says whether it ended."""
-    attempts = RecordSync.objects.values_list("attempts", flat=True).get(pk=record.pk)
-    limit = exc.max_attempts or settings.P2C_RECORD_MAX_ATTEMPTS
-    if attempts >= limit:
-        message = f"gave up after {attempts} attempts: {exc.message}"
-        _finish(record, RecordStatus.FAILED, error=_Fail(exc.error_type, message))
-        return Decision(), True
-    wait = exc.wait if exc.wait is not None else backoff(attempts)
-    RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(
-        status=RecordStatus.WAITING, next_attempt_at=timezone.now() + timedelta(seconds=wait),
-        error_type=exc.error_type, error_message=exc.message[:4000])
-    log.info("record waiting run=%s map=%s key=%s attempt=%s wait=%.1fs reason=%s", record.run_id,
-             record.entity_map.name, record.source_key, attempts, wait, exc.error_type)
-    # A long wait stays in the database, where the sweeper finds it; a broker message would outlive
-    # Redis's visibility timeout.
-    return (Decision(retry_in=wait) if wait <= settings.P2C_MAX_COUNTDOWN_SECONDS else Decision()), False
-
-
-def backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter, capped."""
-    ceiling = min(settings.P2C_BACKOFF_MAX_SECONDS, settings.P2C_BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
-
-
-def _finish(record: RecordSync, status: str, *, outcome: str = "", payload: dict | None = None,
-            destination_key: str = "", message: str = "", error: _Fail | None = None) -> None:
-    fields = {
-        "status": status, "outcome": outcome, "finished_at": timezone.now(), "next_attempt_at": None,
-        "error_type": error.error_type if error else "", "error_field": error.field if error else "",
-        "error_message": (error.message if error else message)[:4000],
-    }
-    if payload is not None:
-        fields["payload"] = payload
-    if destination_key:
-        fields["destination_key"] = destination_key
-    RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(**fields)
-    log.info("record %s run=%s map=%s key=%s outcome=%s%s", status, record.run_id, record.entity_map.name,
-             record.source_key, outcome or "-",
-             f" error={mapping.error_text(error.field, fields['error_message'])}" if error else "")

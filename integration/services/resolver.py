@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 
+from integration.conversions import is_guid
 from integration.mapping import LinkTarget
-from integration.models import Connection, EntityMap, KeyLink, OrganizationMapping, Project
+from integration.models import Connection, EntityMap, OrganizationMapping, Project
+from integration.services import binder
 
 REFERENCE_TTL_SECONDS = 300
-_MATCH_FIELDS = {"source_id": "source_id", "source_key": "source_key", "destination_id": "destination_id"}
 
 
 class ReferenceCache:
@@ -49,7 +49,7 @@ class ReferenceCache:
             with self._lock:
                 index = self._fresh(key)
             if index is None:
-                from integration.services.endpoints import read_all
+                from integration.services.adapter import read_all
 
                 index = {_normal(row.get(match_field)): row for row in read_all(connection, entity_set)
                          if all(_normal(row.get(name)) == _normal(value) for name, value in where)}
@@ -94,15 +94,11 @@ class DatabaseResolver:
         return self._links[key]
 
     def _read_link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
-        field = _MATCH_FIELDS[match]
-        if match in ("source_id", "destination_id"):
-            value = value.lower()
         ids = [self.map_ids[name] for name in entity_maps if name in self.map_ids]
-        links = {link.entity_map_id: link for link in KeyLink.objects.filter(
-            entity_map_id__in=ids, source_deleted_at__isnull=True, **{field: value}).only(
-            "entity_map_id", "source_key", "destination_key_values", "destination_id", "attributes")}
+        value = value.lower() if match in ("source_id", "destination_id") else value
+        links = binder.lookup_targets(map_ids=ids, match=match, values=[value])
         for map_id in ids:
-            link = links.get(map_id)
+            link = links.get((map_id, value))
             if link is not None:
                 return LinkTarget(source_key=link.source_key, destination_key=link.destination_key_values,
                                   destination_id=link.destination_id, attributes=link.attributes)
@@ -116,7 +112,7 @@ class DatabaseResolver:
     def legal_entity(self, business_unit: str | None) -> str | None:
         mappings = self.organization_mappings
         name = business_unit
-        if business_unit and _is_guid(business_unit):
+        if business_unit and is_guid(business_unit):
             name = self.cache.lookup(self.project.sales_connection, "businessunits", "businessunitid",
                                      business_unit.lower(), "name")
         for mapping in mappings:
@@ -129,10 +125,3 @@ class DatabaseResolver:
         sales_side = (system == "source") == (self.entity_map.direction == "sales_to_finops")
         return self.project.sales_connection if sales_side else self.project.finops_connection
 
-
-def _is_guid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

@@ -14,10 +14,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from integration import storable, task_names
+from integration.definitions import map_definition
+from integration.mapping import MapDefinition
 from integration.models import (
     ACTIVE_RUN_STATUSES,
     OPEN_RECORD_STATUSES,
     EntityMap,
+    KeyChange,
     Project,
     RecordStatus,
     RecordSync,
@@ -30,8 +34,6 @@ from integration.queueing import enqueue
 
 log = logging.getLogger(__name__)
 
-START_STAGE_TASK = "p2c.start_stage"
-PREFLIGHT_TASK = "p2c.preflight_run"
 FINISHED_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.WARNING, StageStatus.FAILED, StageStatus.CANCELLED)
 
 
@@ -88,9 +90,9 @@ def stages_create(*, run: SyncRun, entity_maps: Sequence[EntityMap], full: bool 
         for position, entity_map in enumerate(entity_maps)
     )
     if run.check_first:
-        enqueue(PREFLIGHT_TASK, run.pk)
+        enqueue(task_names.PREFLIGHT_RUN, run.pk)
     else:
-        enqueue(START_STAGE_TASK, stages[0].pk)
+        enqueue(task_names.START_STAGE, stages[0].pk)
     return stages
 
 
@@ -139,6 +141,10 @@ def run_start_given(*, project: Project, mode: str, trigger: str, records: Seque
     for record in records:
         by_map.setdefault(record.entity_map_id, []).append(record)
     maps = sorted({record.entity_map for record in records}, key=lambda m: (m.order, m.pk))
+    for entity_map in maps:
+        definition = map_definition(entity_map)
+        for record in by_map[entity_map.pk]:
+            _make_storable(record, definition)
     with transaction.atomic():
         run = SyncRun.objects.create(project=project, mode=mode, trigger=trigger, is_bulk=False,
                                      requested_by=requested_by)
@@ -152,14 +158,31 @@ def run_start_given(*, project: Project, mode: str, trigger: str, records: Seque
     return run
 
 
+def _make_storable(record: RecordSync, definition: MapDefinition) -> None:
+    """A given record (a webhook's image, a retry's snapshot) cleaned of what the database cannot store; one
+    whose key or id cannot be stored fails with a message, rather than the whole run being refused."""
+    refusal = None
+    if record.snapshot is not None:
+        prepared = storable.prepare(definition, record.snapshot)
+        record.snapshot, record.notes, refusal = prepared.record, prepared.note, prepared.refusal
+    key, source_id = storable.identity_text(record.source_key), storable.identity_text(record.source_id,
+                                                                                      storable.ID_LENGTH)
+    if key != record.source_key or source_id != record.source_id:
+        refusal = refusal or ("", f"the record's key or id ('{key}', '{source_id}') cannot be stored as it is")
+        record.source_key, record.source_id = key, source_id
+    if refusal:
+        record.status, record.finished_at, record.error_type = RecordStatus.FAILED, timezone.now(), "unstorable"
+        record.error_field, record.error_message = refusal[0], " ".join(part for part in refusal if part)
+
+
 def run_continue(*, run: SyncRun) -> None:
     """After a stage ended (or the check passed): start the next pending stage, or finish the run."""
     if run.check_first and run.preflight_id is None:
-        enqueue(PREFLIGHT_TASK, run.pk)  # the check's message was lost: it comes first
+        enqueue(task_names.PREFLIGHT_RUN, run.pk)  # the check's message was lost: it comes first
         return
     next_stage = run.stages.filter(status=StageStatus.PENDING).order_by("order").first()
     if next_stage is not None:
-        enqueue(START_STAGE_TASK, next_stage.pk)
+        enqueue(task_names.START_STAGE, next_stage.pk)
         return
     if not run.stages.exclude(status__in=FINISHED_STAGE_STATUSES).exists():
         run_finish(run=run)
@@ -188,12 +211,28 @@ def run_finish(*, run: SyncRun) -> bool:
     counts = run_counts(run=run)
     result = run_result(run=run, counts=counts, stage_statuses=set(run.stages.values_list("status", flat=True)))
     counts["known_failures"] = result.known_failures
+    message = "; ".join(part for part in (result.note, _key_changes_report(run)) if part)
     changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
-        status=result.status, finished_at=timezone.now(), counts=counts, message=result.note)
+        status=result.status, finished_at=timezone.now(), counts=counts, **({"message": message} if message else {}))
     if changed:
         log.info("run finished run=%s project=%s status=%s %s%s", run.pk, run.project.name, result.status,
                  " ".join(f"{k}={v}" for k, v in counts.items()), f" note={result.note}" if result.note else "")
     return bool(changed)
+
+
+def _key_changes_report(run: SyncRun) -> str:
+    """What the run's message says about records whose key changed, so an admin sees old records left behind."""
+    by_policy = dict(RecordSync.objects.filter(run=run, status=RecordStatus.SUCCEEDED).exclude(
+        previous_destination_key="").values_list("entity_map__on_key_change").annotate(n=Count("id")))
+    parts = []
+    if by_policy.get(KeyChange.CREATE_AND_REPORT):
+        parts.append(f"{by_policy[KeyChange.CREATE_AND_REPORT]} records changed their key: each was written "
+                     "under its new key and its old destination record is left in place (see the records' "
+                     "previous destination key)")
+    if by_policy.get(KeyChange.RENAME):
+        parts.append(f"{by_policy[KeyChange.RENAME]} records changed their key: their destination records were "
+                     "renamed")
+    return "; ".join(parts)
 
 
 def run_cancel(*, run: SyncRun, reason: str = "cancelled") -> bool:

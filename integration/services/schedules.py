@@ -8,12 +8,12 @@ import logging
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from integration import task_names
 from integration.models import Project, SyncRun
 from integration.services import runs
 
 log = logging.getLogger(__name__)
 
-RUN_SCHEDULED_TASK = "p2c.run_scheduled_project"
 
 
 class ScheduleInvalid(ValueError):
@@ -37,7 +37,7 @@ def parse_crontab(expression: str) -> dict[str, str]:
 @transaction.atomic
 def project_schedule_sync(*, project: Project) -> PeriodicTask | None:
     """Create, change or remove the project's periodic task so beat does what the project says."""
-    PeriodicTask.objects.filter(task=RUN_SCHEDULED_TASK, args=json.dumps([project.pk])).exclude(
+    PeriodicTask.objects.filter(task=task_names.RUN_SCHEDULED_PROJECT, args=json.dumps([project.pk])).exclude(
         name=periodic_task_name(project)).delete()
     if not project.schedule_minutes and not project.schedule_crontab:
         PeriodicTask.objects.filter(name=periodic_task_name(project)).delete()
@@ -52,7 +52,7 @@ def project_schedule_sync(*, project: Project) -> PeriodicTask | None:
         crontab, _ = CrontabSchedule.objects.get_or_create(**parse_crontab(project.schedule_crontab), timezone="UTC")
     task, _ = PeriodicTask.objects.update_or_create(
         name=periodic_task_name(project),
-        defaults={"task": RUN_SCHEDULED_TASK, "args": json.dumps([project.pk]), "interval": interval,
+        defaults={"task": task_names.RUN_SCHEDULED_PROJECT, "args": json.dumps([project.pk]), "interval": interval,
                   "crontab": crontab, "enabled": not project.paused,
                   "description": f"Incremental run of project {project.name}"},
     )

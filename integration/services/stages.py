@@ -6,27 +6,42 @@ import logging
 import threading
 from collections import Counter
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from integration.models import ChangeCursor, RecordStatus, RecordSync, RunStatus, StageStatus, SyncRun, SyncStage
-from integration.queueing import enqueue_each
+from integration import task_names
+from integration.models import (
+    OPEN_RECORD_STATUSES,
+    ChangeCursor,
+    RecordStatus,
+    RecordSync,
+    RunStatus,
+    StageStatus,
+    SyncRun,
+    SyncStage,
+)
+from integration.queueing import enqueue, enqueue_each
 from integration.services import runs
+from integration.services.failures import failure_text
+from integration.services.outcomes import backoff
+from integration.services.planning import PlanningFailed, stage_plan
+from integration.storable import clean_text
 
 log = logging.getLogger(__name__)
 
-SYNC_RECORD_TASK = "p2c.sync_record"
-
-
-class PlanningFailed(Exception):
-    """The stage could not read its source (unreachable, refused, misconfigured); the run goes on without it."""
-
 
 def stage_start(*, stage_id: int) -> None:
-    """Plan a pending stage (read its changes and queue one task per record), exactly once."""
+    """Plan a pending stage (read its changes and queue one task per record), exactly once at a time.
+
+    Whatever goes wrong while reading, the stage ends: a refusal of the source fails it at once, anything else
+    is tried again a few times (P2C_STAGE_MAX_PLANS, counting re-plans after a worker died) and then fails it,
+    so the run ends and the project's run lock is released.
+    """
     now = timezone.now()
     if not SyncStage.objects.filter(pk=stage_id, status=StageStatus.PENDING).update(
-            status=StageStatus.PLANNING, started_at=now, heartbeat_at=now):
+            status=StageStatus.PLANNING, started_at=now, heartbeat_at=now, plan_attempts=F("plan_attempts") + 1):
         return
     stage = SyncStage.objects.select_related("run__project", "entity_map").get(pk=stage_id)
     run = stage.run
@@ -34,29 +49,52 @@ def stage_start(*, stage_id: int) -> None:
         return
     SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING, started_at=now)
     if stage.reads_source:
-        from integration.services.planning import stage_plan
-
+        if stage.plan_attempts > settings.P2C_STAGE_MAX_PLANS:
+            stage_fail(stage=stage, message=f"gave up after {stage.plan_attempts - 1} attempts to read its changes; "
+                                            "the last one never ended (its worker stopped or ran out of time)")
+            return
         try:
             stage_plan(stage=stage)
         except PlanningFailed as exc:
             stage_fail(stage=stage, message=str(exc))
             return
+        except Exception as exc:  # a bug, a database refusal: the stage is planned again, a few times
+            log.exception("stage planning raised run=%s entity_map=%s", run.pk, stage.entity_map.name)
+            _plan_again_or_fail(stage, f"reading its changes failed: {failure_text(exc, project=run.project)}")
+            return
     else:
         with transaction.atomic():
             ids = list(RecordSync.objects.filter(stage=stage, status=RecordStatus.PENDING).values_list("id", flat=True))
             RecordSync.objects.filter(pk__in=ids).update(queued_at=now)
-            enqueue_each(SYNC_RECORD_TASK, ids)
+            enqueue_each(task_names.SYNC_RECORD, ids)
     SyncStage.objects.filter(pk=stage.pk, status=StageStatus.PLANNING).update(
         status=StageStatus.RUNNING, planned_at=timezone.now())
     stage_finish_if_done(stage_id=stage.pk)
 
 
-def stage_fail(*, stage: SyncStage, message: str) -> None:
-    """The stage could not read its changes: it fails, its cursor stays, the run moves on."""
+def _plan_again_or_fail(stage: SyncStage, message: str) -> None:
+    """Planning is idempotent (rows are upserted by key), so the stage can simply be planned again, later."""
+    if stage.plan_attempts >= settings.P2C_STAGE_MAX_PLANS:
+        stage_fail(stage=stage, message=f"gave up after {stage.plan_attempts} attempts: {message}")
+        return
     if SyncStage.objects.filter(pk=stage.pk, status=StageStatus.PLANNING).update(
-            status=StageStatus.FAILED, finished_at=timezone.now(), message=message[:4000]):
-        log.warning("stage failed run=%s entity_map=%s: %s", stage.run_id, stage.entity_map.name, message)
-        runs.run_continue(run=stage.run)
+            status=StageStatus.PENDING, message=message[:4000]):
+        enqueue(task_names.START_STAGE, stage.pk, countdown=backoff(stage.plan_attempts))
+
+
+def stage_fail(*, stage: SyncStage, message: str) -> None:
+    """The stage could not read its changes: it fails, its cursor stays, the run moves on. Records it had
+    already queued are skipped (the next run reads them again), so the run's counts are final when it ends."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not SyncStage.objects.filter(pk=stage.pk, status=StageStatus.PLANNING).update(
+                status=StageStatus.FAILED, finished_at=now, message=clean_text(message)[:4000]):
+            return
+        RecordSync.objects.filter(stage=stage, status__in=OPEN_RECORD_STATUSES).update(
+            status=RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, finished_at=now,
+            error_type="stage_failed", error_message="not synced: its stage failed while reading its changes")
+    log.warning("stage failed run=%s entity_map=%s: %s", stage.run_id, stage.entity_map.name, message)
+    runs.run_continue(run=stage.run)
 
 
 class StagesInFlight:

@@ -19,8 +19,13 @@ from django.db import transaction
 
 from integration.definitions import definition, field_rule
 from integration.mapping import MapDefinition
-from integration.models import ChangeDetection, Connection, Direction, Project, System
-from integration.services.project_files import maps_apply, organization_mappings_apply, project_document
+from integration.models import ChangeDetection, Connection, Direction, KeyChange, Project, System
+from integration.services.project_files import (
+    MAP_DEFAULTS,
+    maps_apply,
+    organization_mappings_apply,
+    project_document,
+)
 from integration.services.upgrades import MergeReport, documents_merge
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "sync_templates"
@@ -28,8 +33,9 @@ _MAP_FIELDS = frozenset({
     "name", "direction", "source_entity_set", "source_key_fields", "source_id_field", "source_filter",
     "conditions", "change_detection", "watermark_field", "destination_entity_set", "destination_key_fields",
     "destination_lookup_fields", "destination_api_key_fields", "destination_id_field", "link_attributes",
-    "propagate_deletes",
+    "propagate_deletes", "on_key_change",
 })
+_DEFAULT_ON_KEY_CHANGE = MAP_DEFAULTS["on_key_change"]
 _ORG_FIELDS = ("business_unit", "legal_entity", "is_default", "exports_products")
 
 
@@ -65,6 +71,8 @@ def _map_definition(spec: Mapping) -> MapDefinition:
         raise TemplateError(f"{name}: unknown entity map fields {sorted(unknown)}")
     if spec.get("direction") not in Direction.values or spec.get("change_detection") not in ChangeDetection.values:
         raise TemplateError(f"{name}: invalid direction or change detection")
+    if spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE) not in KeyChange.values:
+        raise TemplateError(f"{name}: on_key_change must be one of {', '.join(KeyChange.values)}")
     if bool(spec.get("destination_lookup_fields")) != bool(spec.get("destination_api_key_fields")):
         raise TemplateError(f"{name}: lookup fields find a record whose own key is server-generated; "
                             "give both destination_lookup_fields and destination_api_key_fields")

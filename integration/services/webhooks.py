@@ -23,8 +23,8 @@ from django.db import IntegrityError, transaction
 
 from integration import mapping
 from integration.definitions import map_definition
-from integration.models import Direction, EntityMap, KeyLink, Project, RecordSync, SyncRun, WebhookDelivery
-from integration.services import runs
+from integration.models import Direction, EntityMap, Project, RecordSync, SyncRun, WebhookDelivery
+from integration.services import binder, runs
 from integration.webhook_context import EMPTY_GUID, MESSAGES, ExecutionContext, parse_context
 from integration.webhook_secret import webhook_secret_problem
 
@@ -130,14 +130,13 @@ def _record(entity_map: EntityMap, context: ExecutionContext) -> RecordSync | No
     read it and takes the key of the record as it is. A delete is acted on only once a read confirms the record is
     gone. None for a delete of a record never synced.
     """
-    link = KeyLink.objects.filter(entity_map=entity_map, source_id=context.record_id).only("source_key").first()
+    linked_key = binder.source_key_of(entity_map=entity_map, source_id=context.record_id)
     if context.message == "Delete":
-        if link is None:
+        if linked_key is None:
             return None
-        return RecordSync(entity_map=entity_map, source_key=link.source_key, source_id=context.record_id,
+        return RecordSync(entity_map=entity_map, source_key=linked_key, source_id=context.record_id,
                           operation=RecordSync.Operation.DELETE, refresh=True)
-    source_key = link.source_key if link else _key_in(map_definition(entity_map),
-                                                      context.post_image or context.target)
+    source_key = linked_key or _key_in(map_definition(entity_map), context.post_image or context.target)
     return RecordSync(entity_map=entity_map, source_key=source_key or context.record_id, source_id=context.record_id,
                       refresh=True)
 

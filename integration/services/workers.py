@@ -1,25 +1,52 @@
+"""Worker processes' heartbeats: written by each process (integration.heartbeat), read by the sweeper."""
+
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.utils import timezone
 
 from integration.models import WorkerHeartbeat
 
+# How long the admin keeps showing a worker that went silent.
+_GONE_KEPT = timedelta(days=1)
 
-def worker_heartbeat_record(*, hostname: str) -> None:
-    """Note that a worker is alive; the admin shows stale workers from this.
 
-    Concurrent calls from one worker's threads each count once: the update is atomic, and a lost race to
-    create the row falls back to the update.
-    """
+def worker_heartbeat_record(*, name: str, tasks_seen: int, planning: list[int]) -> bool:
+    """Note that a worker process is alive; False when it had been found silent, its work taken back, before."""
     now = timezone.now()
-    while True:
-        if WorkerHeartbeat.objects.filter(hostname=hostname).update(seen_at=now, tasks_seen=F("tasks_seen") + 1):
-            return
-        try:
-            with transaction.atomic():
-                WorkerHeartbeat.objects.create(hostname=hostname, seen_at=now, tasks_seen=1)
-            return
-        except IntegrityError:
-            continue
+    values = {"seen_at": now, "tasks_seen": tasks_seen, "planning": planning}
+    if WorkerHeartbeat.objects.filter(name=name, gone_at__isnull=True).update(**values):
+        return True
+    if WorkerHeartbeat.objects.filter(name=name).update(gone_at=None, **values):
+        return False
+    WorkerHeartbeat.objects.create(name=name, **values)  # one writer per name: the process itself
+    return True
+
+
+def workers_silent(*, now: datetime) -> list[WorkerHeartbeat]:
+    """Processes silent for the dead interval that nobody has declared gone yet.
+
+    Assumption: the machines' clocks agree within a few seconds (NTP), as the record lease already assumes; a
+    heartbeat is stamped by its writer's clock and judged by the sweeper's.
+    """
+    cutoff = now - timedelta(seconds=settings.P2C_WORKER_DEAD_SECONDS)
+    return list(WorkerHeartbeat.objects.filter(gone_at__isnull=True, seen_at__lt=cutoff))
+
+
+def worker_declare_gone(*, worker: WorkerHeartbeat, now: datetime) -> bool:
+    """Declare a silent process gone, exactly once (the caller then takes back its work in the same transaction)."""
+    return bool(WorkerHeartbeat.objects.filter(pk=worker.pk, gone_at__isnull=True, seen_at=worker.seen_at)
+                .update(gone_at=now))
+
+
+def stages_being_planned(*, now: datetime) -> set[int]:
+    """The stages that live processes say they are planning."""
+    cutoff = now - timedelta(seconds=settings.P2C_WORKER_DEAD_SECONDS)
+    lists = WorkerHeartbeat.objects.filter(gone_at__isnull=True, seen_at__gte=cutoff).values_list("planning", flat=True)
+    return {stage_id for planning in lists for stage_id in planning}
+
+
+def workers_forget_gone(*, now: datetime) -> int:
+    return WorkerHeartbeat.objects.filter(gone_at__lt=now - _GONE_KEPT).delete()[0]

@@ -29,8 +29,8 @@ def test_the_overview_shows_runs_progress_failures_and_workers(admin_client_with
     running = factories.run(project, status=RunStatus.RUNNING, records=[("Accounts", SUCCEEDED), ("Accounts", PENDING)])
     factories.run(project, is_bulk=False, mode=SyncRun.Mode.RECORD, trigger=SyncRun.Trigger.WEBHOOK,
                   records=[("Accounts", SUCCEEDED)])
-    WorkerHeartbeat.objects.create(hostname="celery@alive", seen_at=timezone.now(), tasks_seen=12)
-    WorkerHeartbeat.objects.create(hostname="celery@gone", seen_at=timezone.now() - timedelta(hours=1), tasks_seen=3)
+    WorkerHeartbeat.objects.create(name="celery@alive:101", seen_at=timezone.now(), tasks_seen=12)
+    WorkerHeartbeat.objects.create(name="celery@gone:102", seen_at=timezone.now() - timedelta(hours=1), tasks_seen=3)
     response = admin_client_with_perms.get(reverse("admin:overview"))
     assert response.status_code == 200
     page = response.content.decode()

@@ -3,6 +3,7 @@ composite key, and records whose key the service generates."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -156,6 +157,52 @@ def test_finops_learns_enum_key_fields_once_and_addresses_records_by_them(finops
     assert fo.get("CDSContactPersonsV2", key)["EmploymentProfession"] == "Founder"
     gets = finops.stats()["requests_by_entity_set"]["CDSContactPersonsV2"]["GET"]
     assert gets == 3  # the rows read above, one full-metadata read to learn the types, the last get
+
+
+def test_finops_two_writers_of_one_new_contact_person_create_it_once_and_both_succeed(finops, fo):
+    finops.seed(CustomersV3=1)
+    customer = next(fo.rows("CustomersV3", filter="dataAreaId eq 'usmf'"))
+    key_fields = ("dataAreaId", "ContactPersonPartyNumber", "AssociatedContactType", "AssociatedContactNumber")
+    body = {"AssociatedContactType": "Customer", "AssociatedContactNumber": customer["CustomerAccount"],
+            "FirstName": "Ann", "LastName": "Lee"}
+    finops.configure(latency_ms=300)  # both look-ups answer "none" before either create arrives
+    start, results, errors = threading.Barrier(2), [], []
+
+    def write(job_title: str) -> None:
+        start.wait()
+        try:
+            results.append(fo.upsert_by_filter("CDSContactPersonsV2", {"ContactPersonId": "RACE-1"},
+                                               {**body, "EmploymentProfession": job_title}, key_fields=key_fields,
+                                               company="usmf"))
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(title,)) for title in ("Buyer", "CFO")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    finops.configure(latency_ms=0)
+
+    assert errors == []
+    assert sorted(result.outcome for result in results) == ["created", "updated"]
+    assert finops.stats()["requests_by_entity_set"]["CDSContactPersonsV2"]["POST"] == 2  # the race did happen
+    persons = list(fo.rows("CDSContactPersonsV2", filter="ContactPersonId eq 'RACE-1'"))
+    assert len(persons) == 1
+    assert results[0].key == results[1].key == {name: persons[0][name] for name in key_fields}
+
+
+def test_finops_key_fields_cannot_change_and_the_update_says_so(fo):
+    key = {"dataAreaId": "usmf", "CustomerAccount": "KEY-OLD"}
+    fo.upsert("CustomersV3", key, {"OrganizationName": "Keyed", **GROUP}, exists=False)
+
+    with pytest.raises(ValidationError, match="part of the key"):
+        fo.update("CustomersV3", key, {"CustomerAccount": "KEY-NEW", "OrganizationName": "Renamed"})
+
+    assert fo.get("CustomersV3", key, select=["OrganizationName"])["OrganizationName"] == "Keyed"
+    updated = fo.update("CustomersV3", key, {"CustomerAccount": "key-old", "OrganizationName": "Same key"})
+    assert updated.outcome == "updated"  # the same key in another case is no change
+    assert fo.get("CustomersV3", key, select=["OrganizationName"])["OrganizationName"] == "Same key"
 
 
 def test_finops_quotation_line_upsert_by_its_real_key(finops, fo):

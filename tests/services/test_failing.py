@@ -128,7 +128,7 @@ def test_stored_errors_that_said_the_field_twice_say_it_once_after_the_migration
     RecordSync.objects.filter(run=run, source_key="K0001").update(error_type="ValidationError", error_field="",
                                                                   error_message="Country: refused")
 
-    import_module("integration.migrations.0010_workbench").say_the_field_once(apps, None)
+    import_module("integration.migrations.0012_workbench").say_the_field_once(apps, None)
 
     assert dict(run.records.values_list("source_key", "error_message")) == {
         "K0000": "no value map entry for 'Atlantis'", "K0001": "Country: refused"}

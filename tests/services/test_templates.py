@@ -11,7 +11,16 @@ from django.utils import timezone
 
 from integration.definitions import map_definition, project_definitions
 from integration.mapping import source_fields
-from integration.models import ChangeCursor, Connection, EntityMap, FieldMap, KeyLink, Project, System
+from integration.models import (
+    ChangeCursor,
+    Connection,
+    EntityMap,
+    FieldMap,
+    KeyChange,
+    KeyLink,
+    Project,
+    System,
+)
 from integration.services.templates import (
     TemplateError,
     organization_mappings_build,
@@ -233,10 +242,35 @@ def broken(change) -> dict:
     (lambda maps: maps["Accounts"].pop("source_key_fields"), "Accounts: missing 'source_key_fields'"),
     (lambda maps: maps["Quotes"].update(name="Accounts"), "entity map names must be unique"),
     (lambda maps: maps["Contacts"].pop("destination_api_key_fields"), "Contacts: lookup fields find a record"),
+    (lambda maps: maps["Accounts"].update(on_key_change="merge"),
+     "Accounts: on_key_change must be one of rename, create_and_report"),
 ])
 def test_a_faulty_template_is_refused_naming_the_fault(change, message):
     with pytest.raises(TemplateError, match=message):
         template_definitions(template=broken(change))
+
+
+def test_each_map_says_what_a_key_change_does_and_a_reload_brings_that_back(sales, finops):
+    """F&O's keys cannot change, and whether a contact person's ContactPersonId may is not published: F&O maps
+    create and report; Sales products are renamed (Dataverse lets an alternate-key column change)."""
+    project = load(sales, finops)
+    assert dict(project.entity_maps.values_list("name", "on_key_change")) == {
+        "Products": KeyChange.RENAME, "Accounts": KeyChange.CREATE_AND_REPORT,
+        "Contacts": KeyChange.CREATE_AND_REPORT,
+        "Contacts to customers": KeyChange.CREATE_AND_REPORT, "Quotes": KeyChange.CREATE_AND_REPORT,
+        "Quote lines": KeyChange.CREATE_AND_REPORT}
+    project.entity_maps.filter(name="Accounts").update(on_key_change=KeyChange.RENAME)
+
+    again = load(sales, finops, replace=True)
+
+    assert again.entity_maps.get(name="Accounts").on_key_change == KeyChange.CREATE_AND_REPORT
+
+
+def test_a_map_that_does_not_say_creates_and_reports_on_a_key_change():
+    spec = {key: value for key, value in template_read(name="prospect_to_cash")["entity_maps"][1].items()
+            if key != "on_key_change"}
+    assert template_definitions(template={"entity_maps": [spec]})  # still a valid map
+    assert spec.get("on_key_change", KeyChange.CREATE_AND_REPORT) == KeyChange.CREATE_AND_REPORT
 
 
 # --- organization mappings from command-line pairs -----------------------------------------------------------------

@@ -30,6 +30,8 @@ def database_url() -> str:
 
 # Short leases and staleness thresholds, so the tests see the sweeper heal lost work within seconds.
 TEST_ENGINE_ENV = {
+    "P2C_HEARTBEAT_SECONDS": "1",
+    "P2C_WORKER_DEAD_SECONDS": "5",
     "P2C_RECORD_LEASE_SECONDS": "15",
     "P2C_QUEUED_STALE_SECONDS": "3",
     "P2C_PLANNING_STALE_SECONDS": "15",
@@ -110,14 +112,16 @@ class WorkerProcess(CeleryProcess):
     kind = "worker"
     ready_marker = b" ready."
 
-    def __init__(self, *, pool: str = "threads", concurrency: int = 4, **options):
-        super().__init__(**options)
+    def __init__(self, *, pool: str = "threads", concurrency: int = 4, options: tuple[str, ...] = (), **kwargs):
+        super().__init__(**kwargs)
         self.pool = pool
         self.concurrency = concurrency
+        self.options = options  # more `celery worker` options, e.g. ("--prefetch-multiplier", "4")
 
     def arguments(self) -> list[str]:
         return ["worker", "--pool", self.pool, "--concurrency", str(self.concurrency), "--hostname", self.name,
-                "--queues", self.queue, "--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+                "--queues", f"{self.queue},{self.queue}-control", "--loglevel", "INFO", "--without-mingle",
+                "--without-gossip", *self.options]
 
 
 class BeatProcess(CeleryProcess):

@@ -7,6 +7,7 @@ checked against the metadata at import.
 
 from __future__ import annotations
 
+from connectors.emulators.dataverse import pricing
 from connectors.emulators.dataverse.records import Records
 from connectors.emulators.dataverse.schema import DOCUMENT_LINES, ENTITY_SETS, LINE_SETS, EntitySet, require
 
@@ -30,18 +31,21 @@ def complete(records: Records, entity_set: EntitySet, row: Row) -> None:
         row["fullname"] = " ".join(part for part in (row.get("firstname"), row.get("lastname")) if part) or None
         row["msdynce_iscompanyanaccount"] = row.get("_parentcustomerid_target") == "accounts"
     elif name in LINE_SETS:
-        _complete_line(records, row)
+        _complete_line(records, row, name)
     elif name in DOCUMENT_LINES:
         row.update(header_totals(records, entity_set, row))
 
 
-def _complete_line(records: Records, row: Row) -> None:
+def _complete_line(records: Records, row: Row, line_set: str) -> None:
     product = records.get("products", row["_productid_value"]) if row.get("_productid_value") else None
     if product is not None:
         if row.get("_uomid_value") is None:
             row["_uomid_value"] = product.get("_defaultuomid_value")
         if row.get("priceperunit") is None and not row.get("ispriceoverridden"):
-            row["priceperunit"] = product.get("price")
+            # An order or invoice line is priced from its document's price list (pricing.py), a quote line from
+            # the product's list price.
+            item = pricing.line_item(records, line_set, row) if line_set in pricing.PRICED_LINES else None
+            row["priceperunit"] = item["amount"] if item is not None else product.get("price")
     row.setdefault("isproductoverridden", product is None)
     row.setdefault("ispriceoverridden", False)
     quantity, price = row.get("quantity") or 0.0, row.get("priceperunit") or 0.0

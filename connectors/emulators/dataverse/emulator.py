@@ -1,6 +1,7 @@
 """The Dataverse Web API emulator (Dynamics 365 Sales) at `/api/data/v9.2/`: the shared core's token, control and
 protection pipeline around this package's handlers, with Dataverse's 401, 429 and error bodies, and its own control
-action `environment` (alternate keys and change tracking, see environment.py).
+actions `environment` (alternate keys and change tracking, see environment.py), `webhooks` and `price-list-items`
+(price_list_items.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import uuid
 from urllib.parse import unquote, urlsplit
 
 from connectors.emulators.app import EmulatorApp
+from connectors.emulators.dataverse import price_list_items
 from connectors.emulators.dataverse.batch import handle_batch
 from connectors.emulators.dataverse.environment import Environment
 from connectors.emulators.dataverse.errors import DataverseError, error_response
@@ -75,6 +77,10 @@ class DataverseEmulator(EmulatorApp):
             return self.webhooks.control(request, body)
         if action == "environment":
             return self._environment(request, body)
+        if action == "price-list-items":
+            response = price_list_items.control(self.records, request, body)
+            self.webhooks.flush()
+            return response
         return None
 
     def _environment(self, request: Request, body: dict) -> Response:

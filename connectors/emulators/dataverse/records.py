@@ -17,6 +17,9 @@ from connectors.emulators.store import DuplicateKey, Store, Table
 
 Row = dict
 HEADER_INDEX = "header"
+# Price list items by price list and product: what pricing a document line looks up (pricing.py).
+ITEM_INDEX = "item"
+_OTHER_INDEXES = {"productpricelevels": {ITEM_INDEX: ("_pricelevelid_value", "_productid_value")}}
 
 
 class Records:
@@ -27,7 +30,7 @@ class Records:
         self.environment = environment or Environment()
         self.tables: dict[str, Table] = {}
         for entity_set in ENTITY_SETS.values():
-            multi = None
+            multi = _OTHER_INDEXES.get(entity_set.name)
             if entity_set.name in LINE_SETS:
                 multi = {HEADER_INDEX: (LINE_SETS[entity_set.name][1].value_field,)}
             self.tables[entity_set.name] = store.table(entity_set.name, (entity_set.key,),
@@ -77,6 +80,10 @@ class Records:
         """A header's lines in line order (sequence number, then id)."""
         lines = self.tables[line_set].find_all(HEADER_INDEX, (header_id,))
         return sorted(lines, key=lambda line: (line.get("sequencenumber") or 0))
+
+    def price_list_items(self, price_list_id: str, product_id: str) -> list[Row]:
+        """A product's items in a price list (one per unit it is priced in)."""
+        return self.tables["productpricelevels"].find_all(ITEM_INDEX, (price_list_id, product_id))
 
     def referencing(self, entity_set: str, value_field: str, record_id: str) -> list[Row]:
         """The rows of `entity_set` whose lookup `value_field` points at `record_id`, in key order."""

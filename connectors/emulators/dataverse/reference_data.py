@@ -15,6 +15,9 @@ from connectors.emulators.fakedata import LEGAL_ENTITIES, UNITS
 _NAMESPACE = uuid.UUID("5b6c2a8e-3f0e-4d4b-9a52-6a1d3c9e7f10")
 CREATED_ON = "2024-01-01T08:00:00Z"
 CURRENCIES = (("USD", "US Dollar", "$", 1.0), ("EUR", "Euro", "€", 0.92))
+# One active price list per currency, named like the Sales sample data the P2C templates default to
+# ("CRM Service USA (sample)", UO-SO2, UO-INV).
+PRICE_LISTS = {"USD": "CRM Service USA (sample)", "EUR": "CRM Service Europe (sample)"}
 ROOT_BUSINESS_UNIT = "Contoso"
 UNIT_GROUP = "Default Unit"
 BASE_UNIT = "Primary Unit"
@@ -82,7 +85,7 @@ def create_reference_data(records: Records) -> ReferenceIds:
     price_lists = {}
     for code, _, _, _ in CURRENCIES:
         price_lists[code] = reference_id("pricelevel", code)
-        add("pricelevels", {"pricelevelid": price_lists[code], "name": f"Contoso {code}",
+        add("pricelevels", {"pricelevelid": price_lists[code], "name": PRICE_LISTS[code],
                             "_transactioncurrencyid_value": currencies[code],
                             "_transactioncurrencyid_target": "transactioncurrencies",
                             "begindate": "2024-01-01T00:00:00Z", "statecode": 0, "statuscode": 100001})

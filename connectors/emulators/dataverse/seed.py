@@ -1,7 +1,8 @@
 """Realistic Sales data for `POST /_emulator/seed`, the same for the same seed after a reset.
 
 Related records come along as needed: contacts get parent accounts, quotes, orders and invoices get customers and
-1-5 lines of seeded products (a few write-in lines), products come from the catalog F&O seeds from too. Seeding
+1-5 lines of seeded products (a few write-in lines on quotes and invoices; orders have externally maintained
+products only, priced from their price list), products come from the catalog F&O seeds from too. Seeding
 again adds more records with new ids and numbers; it never reuses a key.
 """
 
@@ -27,6 +28,10 @@ _DOCUMENTS = {  # header set -> (line set, state mix as (statecode, statuscode, 
                                           (2, 4, 5))),
     "invoices": ("invoicedetails", ((0, 1, 45), (0, 4, 10), (2, 100001, 35), (3, 100003, 10))),
 }
+# The P2C processing status (msdynce_processingstatus) of a seeded order, by its state and status: Draft as created
+# in Sales, Active once activated, then what F&O reports (p2c-templates 2.6, 6.3).
+_PROCESSING = {(0, 1): 647390011, (0, 2): 647390000, (1, 3): 647390001, (3, 100001): 647390007,
+               (3, 100002): 647390008, (4, 100003): 647390003, (2, 4): 647390010}
 _DECIMALS = {symbol: decimals for symbol, _, decimals in UNITS}
 _ADDRESS = {"street": "line1", "city": "city", "state": "stateorprovince", "postal_code": "postalcode",
             "country": "country"}
@@ -251,6 +256,8 @@ class Seeder:
             header.update(effectivefrom=created, revisionnumber=0, effectiveto=expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
         if header_name == "invoices":
             header["duedate"] = _midnight(_BASE + timedelta(days=self.rng.randint(14, 60)))
+        if header_name == "salesorders":
+            header["msdynce_processingstatus"] = _PROCESSING[state, status]
         return header
 
     def _line(self, header_name: str, line_name: str, header: dict, products: list[dict], sequence: int) -> None:
@@ -261,7 +268,7 @@ class Seeder:
                 "_owningbusinessunit_value": header["_owningbusinessunit_value"],
                 "_owningbusinessunit_target": "businessunits", **LINE_DEFAULTS}
         rate = 0.92 if header["_transactioncurrencyid_value"] == self.ids.currencies["EUR"] else 1.0
-        if self.rng.random() < 0.05:
+        if header_name != "salesorders" and self.rng.random() < 0.05:  # orders: externally maintained products
             line.update(isproductoverridden=True, ispriceoverridden=True, quantity=float(self.rng.randint(1, 3)),
                         productdescription=self.fake.choice(("Freight", "Installation on site", "Custom engraving")),
                         priceperunit=self.fake.amount(20, 400))

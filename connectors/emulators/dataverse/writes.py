@@ -1,6 +1,7 @@
 """Create, update (upsert) and delete, each atomic, with Dataverse's defaults: ids, auto-numbers, states,
 timestamps, owning business unit, computed columns, line totals on the header, and lines deleted with their header;
-and the rules Dynamics 365 Sales adds: system-required columns, Draft products, units within their unit group.
+and the rules Dynamics 365 Sales adds: system-required columns, Draft products, units within their unit group,
+orders and invoices (sales_documents.py) and their price lists (pricing.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from connectors.emulators.dataverse import errors
+from connectors.emulators.dataverse import errors, pricing, sales_documents
 from connectors.emulators.dataverse.derived import complete, header_of, next_line_number, refresh_header
 from connectors.emulators.dataverse.payload import parse_body, to_utc_text
 from connectors.emulators.dataverse.records import Records
@@ -82,13 +83,15 @@ class Writer:
                 for column, value in zip(key.columns, key.values, strict=True):
                     values.setdefault(column, value)
             self._defaults(entity_set, values)
+            sales_documents.prepare(self.records, entity_set, values, None)
             row.update(values)
             row.update(createdon=now, modifiedon=now)
             complete(self.records, entity_set, row)
             _check_required(entity_set, row)
             self._check_units(entity_set, row)
+            self._check_sales_rules(entity_set, row, None, values)
             stored = self._store(entity_set, row, self.records.insert)
-            self._after_line_write(entity_set, None, stored, now)
+            self._after_write(entity_set, None, stored, now)
         return stored
 
     def update(self, entity_set: EntitySet, existing: Row, body: object, *, api_url: str,
@@ -103,23 +106,26 @@ class Writer:
                 for column in key.columns:
                     values.pop(column, None)
             now = to_utc_text(datetime.now(UTC))
+            sales_documents.prepare(self.records, entity_set, values, existing)
             row = {**existing, **values, "modifiedon": now}
             row.pop("_version", None)
             complete(self.records, entity_set, row)
             self._check_units(entity_set, row)
+            self._check_sales_rules(entity_set, row, existing, values)
             stored = self._store(entity_set, row, self.records.replace)
-            self._after_line_write(entity_set, existing, stored, now)
+            self._after_write(entity_set, existing, stored, now)
         return stored
 
     def delete(self, entity_set: EntitySet, row: Row) -> None:
         """Delete a record; a header takes its lines with it (a parental relationship cascades)."""
         with self.records.store.transaction():
+            sales_documents.check_delete(self.records, entity_set, row)
             for line_set, (header, _) in LINE_SETS.items():
                 if header.name == entity_set.name:
                     for line in self.records.lines_of(line_set, row[entity_set.key]):
                         self.records.delete(ENTITY_SETS[line_set], line)
             self.records.delete(entity_set, row)
-            self._after_line_write(entity_set, row, None, to_utc_text(datetime.now(UTC)))
+            self._after_write(entity_set, row, None, to_utc_text(datetime.now(UTC)))
 
     # --- helpers -----------------------------------------------------------------------------------------
     def _defaults(self, entity_set: EntitySet, values: dict[str, object]) -> None:
@@ -191,8 +197,17 @@ class Writer:
             columns = self.records.environment.active_keys(entity_set.name)[exc.index]
             raise errors.duplicate_key(list(columns)) from None
 
-    def _after_line_write(self, entity_set: EntitySet, old: Row | None, new: Row | None, now: str) -> None:
-        """A line's write changes its header's totals (both headers', when the line moved)."""
+    def _check_sales_rules(self, entity_set: EntitySet, row: Row, existing: Row | None, values: dict) -> None:
+        sales_documents.check_write(self.records, entity_set, row, existing, values)
+        if entity_set.name in pricing.PRICED_LINES:
+            pricing.check_line(self.records, entity_set.name, row)
+
+    def _after_write(self, entity_set: EntitySet, old: Row | None, new: Row | None, now: str) -> None:
+        """What other records a write changes: a line its header's totals (both headers', when the line moved);
+        the P2C plug-ins a product's price list item, an invoice its order's status."""
+        if entity_set.name == "products" and new is not None:
+            pricing.keep_product_priced(self.records, new, old)
+        sales_documents.after_write(self.records, entity_set, new, old)
         if entity_set.name not in LINE_SETS:
             return
         _, header_field = header_of(entity_set.name)

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from connectors.emulators.app import EmulatorApp
-from connectors.emulators.finops import api, batch, control
+from connectors.emulators.finops import api, batch, control, order_control
 from connectors.emulators.finops import seed as seeding
 from connectors.emulators.finops.errors import ODATA_VERSION, error_response
 from connectors.emulators.finops.tables import TABLES
@@ -42,6 +42,8 @@ class FinOpsEmulator(EmulatorApp):
     def extra_control(self, request: Request, action: str, body: dict) -> Response | None:
         if (request.method, action) == ("POST", "rows"):
             return control.insert_row(self, body)
+        if action in order_control.ACTIONS:
+            return order_control.handle(self, request, action, body)
         return None
 
     def legal_entity(self, company: str) -> dict | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from connectors.emulators.finops.entities import ENTITY_SETS
 from connectors.emulators.finops.errors import BadRequest
-from connectors.emulators.finops.rules import rules_for
+from connectors.emulators.finops.logic import rules_for
 from connectors.emulators.finops.schema import COMPANY, TableSpec
 from connectors.emulators.finops.tables import TABLES_BY_NAME
 from connectors.emulators.finops.validation import infolog, stored_value

@@ -33,6 +33,7 @@ _ORDER = (COMPANY, "SalesOrderNumber")
 _INVOICE = (COMPANY, "InvoiceNumber", "InvoiceDate", "LedgerVoucher")
 _TO_ORDER_LINES = Join(_ORDER, "order")
 _TO_ORDER = Join(_ORDER)
+_TOTALS_FLAG = {"AreTotalsCalculated": "AreTotalsUpdated"}
 
 
 def _sellable(row) -> bool:
@@ -73,8 +74,11 @@ ENTITY_SETS = check([
     EntitySet("CDSSalesOrderHeaders", ORDER, "SalesOrderHeaderCDSEntity",
               joins={"CDSSalesOrderLines": _TO_ORDER_LINES, "CDSSalesOrderLinesV2": _TO_ORDER_LINES,
                      "CDSSalesQuotationHeader": Join((COMPANY, "QuotationNumber"))}),
-    EntitySet("SalesOrderHeadersV2", ORDER, "SalesOrderHeaderV2Entity", joins={"SalesOrderLines": _TO_ORDER_LINES}),
-    EntitySet("SalesOrderHeadersV3", ORDER, "SalesOrderHeaderV3Entity", joins={"SalesOrderLines": _TO_ORDER_LINES}),
+    # Assumption: the V2/V3 headers' AreTotalsCalculated is the flag CDSSalesOrderHeaders calls AreTotalsUpdated.
+    EntitySet("SalesOrderHeadersV2", ORDER, "SalesOrderHeaderV2Entity", aliases=_TOTALS_FLAG,
+              joins={"SalesOrderLines": _TO_ORDER_LINES}),
+    EntitySet("SalesOrderHeadersV3", ORDER, "SalesOrderHeaderV3Entity", aliases=_TOTALS_FLAG,
+              joins={"SalesOrderLines": _TO_ORDER_LINES}),
     EntitySet("CDSSalesOrderLines", ORDER_LINE, "SalesOrderLineCDSEntity", joins={"CDSSalesOrderHeader": _TO_ORDER}),
     EntitySet("CDSSalesOrderLinesV2", ORDER_LINE, "SalesOrderLineCDSV2Entity",
               joins={"CDSSalesOrderHeader": _TO_ORDER}),

@@ -3,7 +3,8 @@ defaultRow), computed amounts, and the checks a generic foreign key cannot expre
 
 Assumptions: generated numbers use per-company sequences ("000123"; customer accounts "US-001"; party numbers
 are global, "000000123"); a line's LineAmount is quantity * (unit price - per-unit discount) + its fixed
-charges; header totals are recomputed, and the header stored anew (so its ETag changes), whenever a line changes.
+charges; a quotation's total is recomputed, and the header stored anew (so its ETag changes), whenever a line
+changes. Sales orders add their own logic (order_rules.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from connectors.emulators.finops.keys import stored_date
 from connectors.emulators.finops.schema import COMPANY, EMPTY_DATE, TableSpec
-from connectors.emulators.finops.tables import ADDRESS_PARTS, ORDER, QUOTATION
+from connectors.emulators.finops.tables import ADDRESS_PARTS, QUOTATION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,6 +36,16 @@ def next_free(app: FinOpsEmulator, sequence: str, company: str | None, render: C
         candidate = render(app.next_number(sequence, company))
         if not taken(candidate):
             return candidate
+
+
+def line_amount(line: Row, quantity: float, *, charges: bool = True) -> float:
+    """What `quantity` of a quotation, order or invoice line comes to: quantity * (unit price - per-unit discount),
+    plus the line's fixed charges. Assumption: the fixed charges (FixedPriceCharges, X++'s SalesMarkup: "fixed
+    charges on price") count once, not per unit; Microsoft's template books the rounding of a per-unit discount
+    there (p2c-templates 2.6)."""
+    unit_price = float(line["SalesPrice"]) - float(line["LineDiscountAmount"])
+    fixed = float(line.get("FixedPriceCharges") or 0) if charges else 0.0
+    return round(quantity * unit_price + fixed, 2)
 
 
 def party_number(app: FinOpsEmulator, company: str) -> str:
@@ -146,7 +157,8 @@ class ReleasedProductRules(Rules):
 
 
 class HeaderRules(Rules):
-    """Sales quotation and sales order headers: a number, defaults from the customer, totals of the lines."""
+    """Sales quotation (and, through OrderRules, sales order) headers: a number, defaults from the customer, and
+    what is derived from the lines."""
 
     def __init__(self, table: TableSpec, number: str, customer: str, lines: str, lines_index: str, total: str):
         self.table, self.number, self.customer = table, number, customer
@@ -154,25 +166,28 @@ class HeaderRules(Rules):
 
     def prepare(self, app: FinOpsEmulator, row: Row, old: Row | None, changed: set[str]) -> None:
         company = str(row[COMPANY])
-        customer = app.store.tables["CustTable"].get((company, row[self.customer]))
         if old is None:
             if not row[self.number]:
-                headers = app.store.tables[self.table.name]
-                row[self.number] = next_free(app, self.table.name, company, lambda n: f"{n:06d}",
-                                             lambda number: headers.get((company, number)) is not None)
+                row[self.number] = self.new_number(app, company)
+            customer = app.store.tables["CustTable"].get((company, row[self.customer]))
             if customer is not None:
                 self._from_customer(row, customer)
             for name, days in (("SalesQuotationExpiryDate", 30), ("RequestedShippingDate", 0)):
                 if row.get(name) == EMPTY_DATE:
                     row[name] = stored_date(app.today() + timedelta(days=days))
-            if "SalesOrderStatus" in row and "SalesOrderStatus" not in changed:
-                row["SalesOrderStatus"] = "Backorder"  # an open order
-        if "OrderingCustomerIsExternallyMaintained" in row:
-            invoice = app.store.tables["CustTable"].get((company, row["InvoiceCustomerAccountNumber"]))
-            row["OrderingCustomerIsExternallyMaintained"] = customer["IsExternallyMaintained"] if customer else "No"
-            row["InvoiceCustomerIsExternallyMaintained"] = invoice["IsExternallyMaintained"] if invoice else "No"
-        lines = app.store.tables[self.lines].find_all(self.lines_index, (company, row[self.number]))
-        row[self.total] = round(sum(float(line["LineAmount"]) for line in lines), 2)
+        self.derive(app, row, old, changed)
+
+    def new_number(self, app: FinOpsEmulator, company: str) -> str:
+        headers = app.store.tables[self.table.name]
+        return next_free(app, self.table.name, company, lambda n: f"{n:06d}",
+                         lambda number: headers.get((company, number)) is not None)
+
+    def derive(self, app: FinOpsEmulator, row: Row, old: Row | None, changed: set[str]) -> None:
+        """The values computed from the lines: a quotation's total."""
+        row[self.total] = round(sum(float(line["LineAmount"]) for line in self.lines_of(app, row)), 2)
+
+    def lines_of(self, app: FinOpsEmulator, row: Row) -> list[Row]:
+        return app.store.tables[self.lines].find_all(self.lines_index, (row[COMPANY], row[self.number]))
 
     def _from_customer(self, row: Row, customer: Row) -> None:
         row["InvoiceCustomerAccountNumber"] = (row["InvoiceCustomerAccountNumber"] or customer["InvoiceAccount"]
@@ -187,7 +202,7 @@ class HeaderRules(Rules):
                 row[f"DeliveryAddress{mine}"] = customer[f"DeliveryAddress{theirs}"] or customer[f"Address{theirs}"]
 
     def before_delete(self, app: FinOpsEmulator, row: Row) -> list[str]:
-        lines = app.store.tables[self.lines].find_all(self.lines_index, (row[COMPANY], row[self.number]))
+        lines = self.lines_of(app, row)
         if not lines:
             return []
         caption = self.table.by_name[self.number].caption
@@ -195,15 +210,13 @@ class HeaderRules(Rules):
                 f"{row[self.number]}. It has {len(lines)} lines; delete them first."]
 
     def recompute(self, app: FinOpsEmulator, company: object, number: object) -> None:
+        """Store the header anew after one of its lines changed, when what it derives from them changed."""
         headers = app.store.tables[self.table.name]
         header = headers.get((company, number))
         if header is None:
             return
-        lines = app.store.tables[self.lines].find_all(self.lines_index, (company, number))
-        total = round(sum(float(line["LineAmount"]) for line in lines), 2)
-        updated = {**fresh(header), self.total: total}
-        if "AreTotalsUpdated" in updated:
-            updated["AreTotalsUpdated"] = "Yes"
+        updated = fresh(header)
+        self.derive(app, updated, header, set())
         if updated != fresh(header):
             headers.replace(updated)
 
@@ -237,14 +250,7 @@ class LineRules(Rules):
             if not row["CurrencyCode"]:
                 header = app.store.tables[self.header.table.name].get((company, row[self.header_field]))
                 row["CurrencyCode"] = header["CurrencyCode"] if header else ""
-            if "SalesOrderLineStatus" in row and "SalesOrderLineStatus" not in changed:
-                row["SalesOrderLineStatus"] = "Backorder"
-        unit_price = float(row["SalesPrice"]) - float(row["LineDiscountAmount"])
-        # Assumption: the line's fixed charges (FixedPriceCharges, X++'s SalesMarkup: "fixed charges on price,
-        # applied once for each invoice") are added once, not per unit; Microsoft's template books the rounding
-        # of a per-unit discount there (p2c-templates 2.6).
-        charges = float(row.get("FixedPriceCharges") or 0)
-        row["LineAmount"] = round(float(row[self.quantity]) * unit_price + charges, 2)
+        row["LineAmount"] = line_amount(row, float(row[self.quantity]))
 
     @staticmethod
     def _product(app: FinOpsEmulator, row: Row) -> Row | None:
@@ -275,19 +281,3 @@ class LineRules(Rules):
 
 QUOTATION_RULES = HeaderRules(QUOTATION, "SalesQuotationNumber", "RequestingCustomerAccountNumber",
                               "SalesQuotationLine", "quotation", "QuotationTotalAmount")
-ORDER_RULES = HeaderRules(ORDER, "SalesOrderNumber", "OrderingCustomerAccountNumber", "SalesLine", "order",
-                          "OrderTotalAmount")
-_RULES: dict[str, Rules] = {
-    "CustTable": CustomerRules(),
-    "ContactPerson": ContactPersonRules(),
-    "InventTable": ReleasedProductRules(),
-    "SalesQuotationTable": QUOTATION_RULES,
-    "SalesQuotationLine": LineRules(QUOTATION_RULES, "SalesQuotationNumber", "RequestedSalesQuantity"),
-    "SalesTable": ORDER_RULES,
-    "SalesLine": LineRules(ORDER_RULES, "SalesOrderNumber", "OrderedSalesQuantity"),
-}
-_NO_RULES = Rules()
-
-
-def rules_for(table: str) -> Rules:
-    return _RULES.get(table, _NO_RULES)

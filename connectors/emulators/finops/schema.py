@@ -78,12 +78,12 @@ def text(name: str, size: int, label: str = "", *, mandatory: bool = False, inte
     return Field(name, "Edm.String", size, label, mandatory, internal)
 
 
-def enum(name: str, enum_type: str, label: str = "") -> Field:
-    return Field(name, f"Enum:{enum_type}", None, label)
+def enum(name: str, enum_type: str, label: str = "", *, internal: bool = False) -> Field:
+    return Field(name, f"Enum:{enum_type}", None, label, internal=internal)
 
 
-def amount(name: str, label: str = "") -> Field:
-    return Field(name, "Edm.Decimal", None, label)
+def amount(name: str, label: str = "", *, internal: bool = False) -> Field:
+    return Field(name, "Edm.Decimal", None, label, internal=internal)
 
 
 def integer(name: str, label: str = "") -> Field:

@@ -12,7 +12,9 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from connectors.emulators.fakedata import LEGAL_ENTITIES, UNITS, Faker, product_catalog
+from connectors.emulators.finops import invoicing, orders
 from connectors.emulators.finops.keys import stored_date
+from connectors.emulators.finops.order_rules import order_lines, order_number, repeat_on_lines
 from connectors.emulators.finops.schema import COMPANY, TableSpec
 from connectors.emulators.finops.tables import (
     ADDRESS_PARTS,
@@ -20,8 +22,6 @@ from connectors.emulators.finops.tables import (
     CURRENCY,
     CUSTOMER,
     CUSTOMER_GROUP,
-    INVOICE,
-    INVOICE_LINE,
     LEGAL_ENTITY,
     ORDER,
     ORDER_LINE,
@@ -30,6 +30,7 @@ from connectors.emulators.finops.tables import (
     QUOTATION,
     QUOTATION_LINE,
     RELEASED_PRODUCT,
+    SALES_ORIGIN,
     UNIT,
 )
 
@@ -47,6 +48,9 @@ _TERMS = (("Net10", "Net 10 days", 10), ("Net30", "Net 30 days", 30), ("Net45", 
 _PAYMENT_METHODS = (("CHECK", "Check"), ("ELECTRONIC", "Electronic payment"))
 _EUR_PER_USD = 0.92
 _EPOCH = date(2024, 1, 1)
+_STAGES = ("Active", "Active", "Confirmed", "Confirmed", "Confirmed", "Delivered", "PartiallyInvoiced", "Invoiced",
+           "Invoiced", "Invoiced")
+_SALES_TAX_PERCENT = {"usmf": 8.0, "demf": 19.0}
 
 
 def _insert(app: FinOpsEmulator, spec: TableSpec, values: Row) -> Row:
@@ -61,7 +65,12 @@ def reference_data(app: FinOpsEmulator) -> None:
         _insert(app, LEGAL_ENTITY, {"LegalEntityId": company, "Name": entity["Name"],
                                     "AccountingCurrency": entity["CurrencyCode"],
                                     "AddressCountryRegionId": entity["CountryRegion"],
-                                    "LanguageId": _LANGUAGES.get(company, "en-us")})
+                                    "LanguageId": _LANGUAGES.get(company, "en-us"),
+                                    "SalesTaxPercent": _SALES_TAX_PERCENT.get(company, 0.0)})
+        # The origin Microsoft's setup creates for orders from Sales (UO-SO2: "SalesOrder", "Sales Order from
+        # Sales", type Sales order integration).
+        _insert(app, SALES_ORIGIN, {COMPANY: company, "OriginId": "SalesOrder", "Description": "Sales Order from Sales",
+                                    "OriginType": "SalesOrderIntegration"})
         for name, description, days in _TERMS:
             _insert(app, PAYMENT_TERM, {COMPANY: company, "Name": name, "Description": description,
                                         "NumberOfDays": days})
@@ -215,8 +224,8 @@ def _products_for(run: _Seeding, company: str, count: int) -> list[Row]:
     return rows
 
 
-def _documents(run: _Seeding, count: int, kind: str, *, external: bool = False) -> list[Row]:
-    """Quotations or orders with 1-5 lines each; returns the headers."""
+def _documents(run: _Seeding, count: int, kind: str, *, external: bool = False, stage: str | None = None) -> list[Row]:
+    """Quotations or orders with 1-5 lines each, orders taken to `stage` (else a random one); returns the headers."""
     faker = run.faker
     quote = kind == "quote"
     header_spec, line_spec = (QUOTATION, QUOTATION_LINE) if quote else (ORDER, ORDER_LINE)
@@ -229,7 +238,7 @@ def _documents(run: _Seeding, count: int, kind: str, *, external: bool = False) 
         products = products_by_company[company]
         customer = faker.choice(customers)
         number_field = "SalesQuotationNumber" if quote else "SalesOrderNumber"
-        number = run.number(header_spec.name, company)
+        number = run.number(header_spec.name, company) if quote else order_number(run.app)
         lines = []
         for sequence in range(1, faker.integer(1, 5) + 1):
             product = faker.choice(products)
@@ -243,7 +252,7 @@ def _documents(run: _Seeding, count: int, kind: str, *, external: bool = False) 
                 "RequestedSalesQuantity" if quote else "OrderedSalesQuantity": quantity, "SalesPrice": price,
                 "SalesUnitSymbol": product["SalesUnitSymbol"], "LineDiscountAmount": discount,
                 "LineAmount": round(quantity * (price - discount), 2), "CurrencyCode": customer["SalesCurrencyCode"],
-                **({} if quote else {"SalesOrderLineStatus": "Invoiced" if external else "Backorder"}),
+                **({} if quote else {"SalesOrderLineStatus": "Backorder"}),
             })
         values: Row = {
             COMPANY: company, number_field: number, "CurrencyCode": customer["SalesCurrencyCode"],
@@ -266,15 +275,15 @@ def _documents(run: _Seeding, count: int, kind: str, *, external: bool = False) 
                            "SalesOrderName": str(customer["OrganizationName"])[:60],
                            "OrderingCustomerIsExternallyMaintained": maintained,
                            "InvoiceCustomerIsExternallyMaintained": maintained,
-                           "SalesOrderProcessingStatus": "Invoiced" if external else faker.choice(
-                               ("Active", "Confirmed", "Confirmed", "Delivered")),
-                           "SalesOrderStatus": "Invoiced" if external else "Backorder",
-                           "AreTotalsUpdated": "Yes", "OrderTotalAmount": total})
+                           "SalesOrderProcessingStatus": "Active", "SalesOrderStatus": "Backorder",
+                           "DocumentStatus": "None", "AreTotalsUpdated": "No"})
         header_set, line_set = (("CDSSalesQuotationHeaders", "CDSSalesQuotationLines") if quote
                                 else ("CDSSalesOrderHeaders", "CDSSalesOrderLines"))
         headers.append(run.add(header_spec, header_set, values))
         for line in lines:
             run.add(line_spec, line_set, line)
+        if not quote:
+            _advance(run, headers[-1], stage or faker.choice(_STAGES))
     return headers
 
 
@@ -287,36 +296,34 @@ def _orders(run: _Seeding, count: int) -> None:
 
 
 def _invoices(run: _Seeding, count: int) -> None:
-    """Invoices of (newly seeded, invoiced) orders of externally maintained customers, line for line."""
-    order_lines = run.app.store.tables[ORDER_LINE.name]
-    for order in _documents(run, count, "order", external=True):
-        company = order[COMPANY]
-        number = run.number("CustInvoiceJour", company)
-        invoice_date = run.day(0, 500)
-        lines = order_lines.find_all("order", (company, order["SalesOrderNumber"]))
-        tax = round(sum(float(line["LineAmount"]) for line in lines) * 0.08, 2)
-        run.add(INVOICE, "SalesInvoiceHeadersV2", {
-            COMPANY: company, "InvoiceNumber": f"CIV-{number}", "InvoiceDate": invoice_date,
-            "LedgerVoucher": f"SIV{number}", "SalesOrderNumber": order["SalesOrderNumber"],
-            "InvoiceCustomerAccountNumber": order["InvoiceCustomerAccountNumber"],
-            "CurrencyCode": order["CurrencyCode"],
-            "TotalInvoiceAmount": round(float(order["OrderTotalAmount"]) + tax, 2),
-            "TotalTaxAmount": tax, "TotalDiscountAmount": round(sum(
-                float(line["LineDiscountAmount"]) * float(line["OrderedSalesQuantity"]) for line in lines), 2),
-            **{f"InvoiceAddress{theirs}": order[f"DeliveryAddress{mine}"]
-               for mine, theirs in ADDRESS_PARTS},
-        })
-        for line in lines:
-            run.add(INVOICE_LINE, "SalesInvoiceV2Lines", {
-                COMPANY: company, "InvoiceNumber": f"CIV-{number}", "InvoiceDate": invoice_date,
-                "LedgerVoucher": f"SIV{number}", "LineCreationSequenceNumber": line["LineCreationSequenceNumber"],
-                "ProductNumber": line["ProductNumber"], "ProductName": line["ProductName"],
-                "InvoicedQuantity": line["OrderedSalesQuantity"], "SalesPrice": line["SalesPrice"],
-                "SalesUnitSymbol": line["SalesUnitSymbol"],
-                "LineTotalDiscountAmount": round(float(line["LineDiscountAmount"])
-                                                 * float(line["OrderedSalesQuantity"]), 2),
-                "LineAmount": line["LineAmount"], "LineTotalTaxAmount": round(float(line["LineAmount"]) * 0.08, 2),
-                "CurrencyCode": line["CurrencyCode"]})
+    """Newly seeded orders of externally maintained customers, each invoiced in full: one invoice apiece."""
+    _documents(run, count, "order", external=True, stage="Invoiced")
+
+
+def _advance(run: _Seeding, order: Row, stage: str) -> None:
+    """Take a seeded order to a stage as F&O's users would: totals calculated (for all but half the Active ones),
+    then confirmed, delivered, or invoiced in part (its first line, or half of a single line) or in full."""
+    app, faker = run.app, run.faker
+    company, number = str(order[COMPANY]), str(order["SalesOrderNumber"])
+    repeat_on_lines(app, order)
+    if stage != "Active" or faker.chance(0.5):
+        orders.calculate_totals(app, company, number)
+    if stage == "Active":
+        return
+    orders.confirm(app, company, number)
+    if stage == "Delivered":
+        orders.post_packing_slip(app, company, number)
+    elif stage in ("PartiallyInvoiced", "Invoiced"):
+        quantities = None
+        lines = order_lines(app, order)
+        if stage == "PartiallyInvoiced":
+            ordered = float(lines[0]["OrderedSalesQuantity"])
+            quantities = {str(lines[0]["LineCreationSequenceNumber"]):
+                          ordered if len(lines) > 1 else max(1.0, float(int(ordered // 2)))}
+        _, invoiced = invoicing.post_invoice(app, company, number, quantities,
+                                             _EPOCH + timedelta(days=faker.integer(0, 500)))
+        run.created["SalesInvoiceHeadersV2"] = run.created.get("SalesInvoiceHeadersV2", 0) + 1
+        run.created["SalesInvoiceV2Lines"] = run.created.get("SalesInvoiceV2Lines", 0) + len(invoiced)
 
 
 _SEEDERS: dict[str, Callable[[_Seeding, int], None]] = {

@@ -39,9 +39,18 @@ LEGAL_ENTITY = TableSpec("CompanyInfo", "Legal entities", ("LegalEntityId",), (
     text("LegalEntityId", 4, "Company", mandatory=True), text("Name", 100),
     text("AccountingCurrency", 3, "Accounting currency", internal=True),  # LegalEntities does not expose it
     text("AddressCountryRegionId", 10), text("LanguageId", 7, "Language"),
+    # Assumption: one sales tax rate per company stands in for F&O's sales tax groups and codes, which no entity
+    # set of the metadata serves; the totals and invoices apply it to every line and header charge.
+    amount("SalesTaxPercent", "Sales tax percentage", internal=True),
 ))
 CURRENCY = TableSpec("Currency", "Currencies", ("CurrencyCode",), (  # served by no entity set of the metadata
     text("CurrencyCode", 3, "Currency", mandatory=True), text("Name", 60), text("Symbol", 5),
+))
+# Sales origins (Sales and marketing > Setup > Sales orders > Sales origin): no entity set of the metadata serves
+# them, but an order's SalesOrderOriginCode names one and CDSSalesOrderHeaders shows its type (UO-SO2).
+SALES_ORIGIN = TableSpec("SalesOrigin", "Sales origin", (COMPANY, "OriginId"), (
+    _company(), text("OriginId", 10, "Sales origin", mandatory=True), text("Description", 60),
+    enum("OriginType", "SalesOriginType", "Sales origin type"),
 ))
 UNIT = TableSpec("UnitOfMeasure", "Units", ("UnitSymbol",), (
     text("UnitSymbol", 10, "Unit", mandatory=True), text("UnitDescription", 60, "Description"),
@@ -193,11 +202,22 @@ ORDER = TableSpec(
         enum("SalesOrderStatus", "SalesStatus", "Status"), enum("AreTotalsUpdated", "NoYes", "Totals updated"),
         day("RequestedShippingDate", "Requested ship date"), day("RequestedReceiptDate", "Requested receipt date"),
         text("CustomersOrderReference", 60, "Customer reference"), text("QuotationNumber", 20, "Quotation"),
-        *_DELIVERY, *_HEADER_SHIPPING, amount("OrderTotalAmount", "Total amount"),
+        text("SalesOrderOriginCode", 10, "Sales origin"), enum("SalesOrderOriginType", "SalesOriginType"),
+        *_DELIVERY, *_HEADER_SHIPPING,
+        # The totals "Calculate sales totals" stores (orders.py): stale, with AreTotalsUpdated No, after a change.
+        amount("OrderTotalAmount", "Total amount"), amount("OrderTotalTaxAmount", "Sales tax"),
+        amount("OrderTotalChargesAmount", "Total charges"), amount("OrderTotalDiscountAmount", "Total discount"),
+        amount("OrderHeaderTaxAmount", "Header sales tax"),
+        # The most recent document posted (SalesTable.DocumentStatus): no entity set of the metadata shows it.
+        text("DocumentStatus", 20, "Document status", internal=True),
+        # The header's charges and their sales tax (MarkupTrans of the order), which no entity set serves either.
+        amount("HeaderCharges", "Charges", internal=True), amount("HeaderChargesTax", "Charges sales tax",
+                                                                  internal=True),
     ),
     foreign_keys=(ForeignKey(("OrderingCustomerAccountNumber",), *_CUSTOMER_FKS),
                   ForeignKey(("InvoiceCustomerAccountNumber",), *_CUSTOMER_FKS),
-                  ForeignKey(("CurrencyCode",), "Currency", "Currencies")),
+                  ForeignKey(("CurrencyCode",), "Currency", "Currencies"),
+                  ForeignKey(("SalesOrderOriginCode",), "SalesOrigin", "Sales origin")),
 )
 ORDER_LINE = TableSpec(
     "SalesLine", "Order lines", (COMPANY, "InventoryLotId"), (
@@ -206,6 +226,16 @@ ORDER_LINE = TableSpec(
         text("ItemNumber", 20, "Item number"), text("ProductName", 60, "Product name"),
         text("LineDescription", 1000, "Text"), amount("OrderedSalesQuantity", "Quantity"), *_LINE_AMOUNTS,
         enum("SalesOrderLineStatus", "SalesStatus", "Status"),
+        # The line's totals (Calculate sales totals) and the header's values the CDS line entity repeats, so the
+        # line task of a template can filter as its header task does.
+        amount("TotalTaxAmount", "Sales tax"), amount("TotalChargesAmount", "Charges"),
+        amount("TotalDiscountAmount", "Total discount"), enum("AreTotalsCalculated", "NoYes"),
+        enum("AreSalesOrderTotalsUpdated", "NoYes"),
+        enum("SalesOrderProcessingStatus", "SalesOrderProcessingStatus", "Processing status"),
+        enum("OrderingCustomerIsExternallyMaintained", "NoYes"), enum("InvoiceCustomerIsExternallyMaintained", "NoYes"),
+        enum("SalesOrderOriginType", "SalesOriginType"),
+        # What packing slips and invoices have posted of the line (SalesLine's remainders in X++), not exposed.
+        amount("DeliveredQuantity", "Delivered", internal=True), amount("InvoicedQuantity", "Invoiced", internal=True),
     ),
     unique={"sequence": (COMPANY, "SalesOrderNumber", "LineCreationSequenceNumber")},
     multi={"order": (COMPANY, "SalesOrderNumber")},
@@ -217,8 +247,10 @@ INVOICE = TableSpec(
         text("LedgerVoucher", 20, "Voucher"), text("SalesOrderNumber", 20, "Sales order"),
         text("InvoiceCustomerAccountNumber", 20, "Invoice account"), text("CurrencyCode", 3, "Currency"),
         amount("TotalInvoiceAmount", "Invoice amount"), amount("TotalTaxAmount", "Sales tax"),
-        amount("TotalDiscountAmount", "Total discount"), text("CustomersOrderReference", 60, "Customer reference"),
-        *_address("InvoiceAddress"),
+        amount("TotalDiscountAmount", "Total discount"), amount("TotalChargeAmount", "Total charges"),
+        amount("InvoiceHeaderTaxAmount", "Header sales tax"),
+        text("CustomersOrderReference", 60, "Customer reference"), text("SalesOrderOriginCode", 10, "Sales origin"),
+        text("PaymentTermsName", 10, "Terms of payment"), *_address("InvoiceAddress"),
     ),
     unique={"invoice": (COMPANY, "InvoiceNumber", "InvoiceDate")},
 )
@@ -228,14 +260,15 @@ INVOICE_LINE = TableSpec(
         _company(), text("InvoiceNumber", 20, "Invoice"), integer("LineCreationSequenceNumber"),
         day("InvoiceDate", "Date"), text("LedgerVoucher", 20, "Voucher"),
         text("ProductNumber", 20, "Product number"), text("ProductName", 60, "Product name"),
-        amount("InvoicedQuantity", "Quantity"), amount("SalesPrice", "Unit price"),
-        text("SalesUnitSymbol", 10, "Unit"), amount("LineTotalDiscountAmount", "Discount"),
+        text("ProductDescription", 1000, "Text"), amount("InvoicedQuantity", "Quantity"),
+        amount("SalesPrice", "Unit price"), text("SalesUnitSymbol", 10, "Unit"),
+        amount("LineTotalDiscountAmount", "Discount"), amount("LineTotalChargeAmount", "Charges"),
         amount("LineAmount", "Amount"), amount("LineTotalTaxAmount", "Sales tax"), text("CurrencyCode", 3, "Currency"),
     ),
     unique={"voucher": (COMPANY, "InvoiceNumber", "LineCreationSequenceNumber", "InvoiceDate", "LedgerVoucher")},
     multi={"invoice": (COMPANY, "InvoiceNumber", "InvoiceDate", "LedgerVoucher")},
 )
 
-TABLES = (LEGAL_ENTITY, CURRENCY, UNIT, PAYMENT_TERM, PAYMENT_METHOD, CUSTOMER_GROUP, CUSTOMER, CONTACT_PERSON,
-          RELEASED_PRODUCT, QUOTATION, QUOTATION_LINE, ORDER, ORDER_LINE, INVOICE, INVOICE_LINE)
+TABLES = (LEGAL_ENTITY, CURRENCY, SALES_ORIGIN, UNIT, PAYMENT_TERM, PAYMENT_METHOD, CUSTOMER_GROUP, CUSTOMER,
+          CONTACT_PERSON, RELEASED_PRODUCT, QUOTATION, QUOTATION_LINE, ORDER, ORDER_LINE, INVOICE, INVOICE_LINE)
 TABLES_BY_NAME = {table.name: table for table in TABLES}

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from connectors.emulators.finops.errors import NotFound, PreconditionFailed, WriteFailed
+from connectors.emulators.finops.logic import rules_for
 from connectors.emulators.finops.render import etag
-from connectors.emulators.finops.rules import fresh, rules_for
+from connectors.emulators.finops.rules import fresh
 from connectors.emulators.finops.schema import COMPANY, TableSpec, empty_value
 from connectors.emulators.finops.surface import EntitySet
 from connectors.emulators.finops.validation import infolog, read_body

@@ -38,9 +38,10 @@ def test_a_bind_through_a_name_that_is_not_a_navigation_property_is_refused(dv, 
 
 
 def test_navigation_names_are_case_sensitive_as_the_metadata_gives_them(dv):
-    dv.handle.seed(quotes=1, salesorders=1)
+    dv.handle.seed(quotes=1, salesorders=10)
     quote_line = dv.get("quotedetails?$select=quotedetailid&$top=1").json()["value"][0]["quotedetailid"]
-    order = dv.get("salesorders?$select=salesorderid&$top=1").json()["value"][0]["salesorderid"]
+    active = "salesorders?$select=salesorderid&$filter=statecode eq 0&$top=1"  # a closed order takes no lines
+    order = dv.get(active).json()["value"][0]["salesorderid"]
     line = {"salesorderid@odata.bind": f"/salesorders({order})", "isproductoverridden": True,
             "productdescription": "Freight", "quantity": 1, "priceperunit": 5}
     lowercase = dv.post("salesorderdetails", {**line, "quotedetailid@odata.bind": f"/quotedetails({quote_line})"})

@@ -24,7 +24,7 @@ def test_reset_leaves_the_reference_data_the_maps_need(dv):
     assert {row["_uomscheduleid_value"] for row in uoms} == {schedule[0]["uomscheduleid"]}
     price_lists = _all(dv, "pricelevels?$select=name&$expand=transactioncurrencyid($select=isocurrencycode)")
     assert {row["name"]: row["transactioncurrencyid"]["isocurrencycode"] for row in price_lists} == \
-        {"Contoso USD": "USD", "Contoso EUR": "EUR"}
+        {"CRM Service USA (sample)": "USD", "CRM Service Europe (sample)": "EUR"}
     for entity_set in ("accounts", "contacts", "products", "quotes", "salesorders", "invoices"):
         assert dv.get(f"{entity_set}/$count").text == "0"
 

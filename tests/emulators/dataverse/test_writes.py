@@ -206,7 +206,7 @@ def test_every_write_bumps_version_etag_and_modifiedon(dv):
 
 
 def test_products_are_created_draft_and_price_list_is_set_by_update_only(dv):
-    price_list = dv.get("pricelevels?$select=name&$filter=name eq 'Contoso USD'").json()["value"][0]
+    price_list = dv.get("pricelevels?$select=name&$filter=name eq 'CRM Service USA (sample)'").json()["value"][0]
     product = dv.create("products", {"name": "Widget", "productnumber": "W-1"})
     assert (product["statecode"], product["statuscode"]) == (2, 0)
     ignored = dv.create("products?$select=_pricelevelid_value", {

@@ -98,6 +98,47 @@ def test_seeded_invoices_belong_to_invoiced_orders_of_externally_maintained_cust
         assert order["SalesOrderProcessingStatus"] == "Invoiced"
         assert invoice["InvoiceDate"].endswith("T12:00:00Z")
         assert len(invoice["SalesInvoiceLinesV2"]) >= 1
+        assert invoice["TotalInvoiceAmount"] == order["OrderTotalAmount"]
+
+
+def test_seeded_orders_are_taken_from_active_to_invoiced_with_consistent_statuses(fo):
+    created = fo.handle.seed(CDSSalesOrderHeaders=30, seed=4)
+    assert created["CDSSalesOrderHeaders"] == 30
+    orders = fo.all_pages("CDSSalesOrderHeaders?cross-company=true&$expand=CDSSalesOrderLines")
+    assert len(orders) == 30
+    assert all(order["SalesOrderNumber"].startswith("SO-") for order in orders)
+    assert {order["SalesOrderProcessingStatus"] for order in orders} >= {"Active", "Confirmed", "Delivered",
+                                                                         "PartiallyInvoiced", "Invoiced"}
+    expected_status = {"Active": "Backorder", "Confirmed": "Backorder", "Delivered": "Delivered",
+                       "Invoiced": "Invoiced"}
+    invoiced = set()
+    for order in orders:
+        processing = order["SalesOrderProcessingStatus"]
+        if processing in expected_status:
+            assert order["SalesOrderStatus"] == expected_status[processing]
+        lines = order["CDSSalesOrderLines"]
+        assert {line["SalesOrderProcessingStatus"] for line in lines} == {processing}
+        if processing == "Invoiced":
+            assert {line["SalesOrderLineStatus"] for line in lines} == {"Invoiced"}
+        if processing != "Active":
+            assert order["AreTotalsUpdated"] == "Yes"
+            assert order["OrderTotalAmount"] == round(sum(line["LineAmount"] for line in lines)
+                                                      + order["OrderTotalTaxAmount"], 2)
+        if processing in ("PartiallyInvoiced", "Invoiced"):
+            invoiced.add((order["dataAreaId"], order["SalesOrderNumber"]))
+    invoices = fo.all_pages("SalesInvoiceHeadersV2?cross-company=true")
+    assert {(invoice["dataAreaId"], invoice["SalesOrderNumber"]) for invoice in invoices} == invoiced
+    assert created["SalesInvoiceHeadersV2"] == len(invoices)
+
+
+def test_seeded_orders_are_the_same_for_a_seed(fo):
+    fo.handle.seed(CDSSalesOrderHeaders=8, seed=9)
+    first = _without_etags(fo.all_pages("SalesInvoiceV2Lines?cross-company=true"))
+    orders = _without_etags(fo.all_pages("CDSSalesOrderLines?cross-company=true"))
+    fo.handle.reset()
+    fo.handle.seed(CDSSalesOrderHeaders=8, seed=9)
+    assert _without_etags(fo.all_pages("SalesInvoiceV2Lines?cross-company=true")) == first
+    assert _without_etags(fo.all_pages("CDSSalesOrderLines?cross-company=true")) == orders
 
 
 def test_seeding_an_unknown_entity_set_is_refused(fo):

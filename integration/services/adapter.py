@@ -1,4 +1,6 @@
-"""The engine's side of the connectors: which connection an entity map reads and writes, and how.
+"""The adapter: the engine's side of the connectors, as OCA's connector calls the piece that talks to the remote
+system. Which connection an entity map reads and writes, and how each system is written (Dataverse upserts by
+key, F&O creates or updates, finding a server-keyed record by its natural key first), one record or a batch.
 
 Everything here is a translation from entity-map settings to connector calls; the connectors own the protocol.
 """
@@ -7,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors import ChangeRead, NotFoundError, ODataClient, client_for
+from connectors import ChangeRead, NotFoundError, ODataClient, WriteResult, client_for
 from connectors.odata import equals_filter
 from integration.models import ChangeDetection, Connection, Direction, EntityMap, KeyLink, Project
 from integration.services.connections import connection_config
@@ -112,9 +115,8 @@ def write(entity_map: EntityMap, *, key: Mapping[str, Any], payload: Mapping[str
     connection = destination_connection(entity_map)
     destination = client(connection)
     entity_set = entity_map.destination_entity_set
-    keep = list(entity_map.link_attributes or ())
     if connection.system == "dataverse":
-        result = destination.upsert(entity_set, dict(key), payload, select=keep,
+        result = destination.upsert(entity_set, dict(key), payload, select=list(entity_map.link_attributes or ()),
                                     primary_key=entity_map.destination_id_field or None)
     elif entity_map.destination_lookup_fields and not (link and link.destination_key_values):
         company = key.get("dataAreaId")
@@ -124,11 +126,34 @@ def write(entity_map: EntityMap, *, key: Mapping[str, Any], payload: Mapping[str
     else:
         address = link.destination_key_values if (link and link.destination_key_values) else dict(key)
         result = destination.upsert(entity_set, address, payload, exists=link is not None)
+    return _written(entity_map, destination, result, link)
+
+
+def rename(entity_map: EntityMap, *, link: KeyLink, payload: Mapping[str, Any]) -> Written:
+    """Update the linked destination record with a payload whose key values changed; the API decides whether
+    that key may change (a Dataverse alternate key may; an F&O entity's key fields may not, and it says so)."""
+    connection = destination_connection(entity_map)
+    destination = client(connection)
+    entity_set = entity_map.destination_entity_set
+    if connection.system == "dataverse":
+        # Assumption: Dataverse updates a record's alternate-key columns when the record is addressed by its
+        # primary id (alternate keys are unique indexes, not immutable ids).
+        address = uuid.UUID(link.destination_id) if link.destination_id else link.destination_key_values
+        result = destination.upsert(entity_set, address, payload, mode="update",
+                                    select=list(entity_map.link_attributes or ()),
+                                    primary_key=entity_map.destination_id_field or None)
+    else:
+        result = destination.update(entity_set, link.destination_key_values, payload)
+    return _written(entity_map, destination, result, link)
+
+
+def _written(entity_map: EntityMap, destination: ODataClient, result: WriteResult, link: KeyLink | None) -> Written:
+    keep = list(entity_map.link_attributes or ())
     attributes = {name: result.attributes[name] for name in keep if name in result.attributes}
     missing = [name for name in keep if name not in attributes and not (link and name in link.attributes)]
     if missing:
         # An update answers without a body; read back what later lookups need.
-        row = destination.get(entity_set, result.key, select=missing)
+        row = destination.get(entity_map.destination_entity_set, result.key, select=missing)
         attributes.update({name: row.get(name) for name in missing})
     id_field = entity_map.destination_id_field
     destination_id = str(result.attributes.get(id_field) or result.key.get(id_field) or "") if id_field else ""

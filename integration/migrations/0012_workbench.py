@@ -19,7 +19,7 @@ def say_the_field_once(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0009_security_rules'),
+        ('integration', '0011_poison_writer_key_change'),
     ]
 
     operations = [
