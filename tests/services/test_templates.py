@@ -250,7 +250,8 @@ def test_a_faulty_template_is_refused_naming_the_fault(change, message):
         template_definitions(template=broken(change))
 
 
-def test_each_map_says_what_a_key_change_does_and_a_reload_brings_that_back(sales, finops):
+def test_each_map_says_what_a_key_change_does_a_reload_keeps_the_projects_choice_and_a_reset_brings_it_back(
+        sales, finops):
     """F&O's keys cannot change, and whether a contact person's ContactPersonId may is not published: F&O maps
     create and report; Sales products are renamed (Dataverse lets an alternate-key column change)."""
     project = load(sales, finops)
@@ -263,7 +264,10 @@ def test_each_map_says_what_a_key_change_does_and_a_reload_brings_that_back(sale
 
     again = load(sales, finops, replace=True)
 
-    assert again.entity_maps.get(name="Accounts").on_key_change == KeyChange.CREATE_AND_REPORT
+    assert again.entity_maps.get(name="Accounts").on_key_change == KeyChange.RENAME  # the project's own edit
+    reset = template_upgrade(project=again, name="prospect_to_cash", template=template_read(name="prospect_to_cash"),
+                             sales_connection=sales, finops_connection=finops, reset=True).project
+    assert reset.entity_maps.get(name="Accounts").on_key_change == KeyChange.CREATE_AND_REPORT
 
 
 def test_a_map_that_does_not_say_creates_and_reports_on_a_key_change():
