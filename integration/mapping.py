@@ -7,6 +7,7 @@ record, the destination field and the reason.
 
 from __future__ import annotations
 
+import ast
 import enum
 import hashlib
 import json
@@ -33,11 +34,16 @@ WHEN_MISSING = ("wait", "skip")
 _VERSION_FIELDS = frozenset({"versionnumber", "etag", "rowversion"})
 
 
+def error_text(field: str, reason: str) -> str:
+    """How a record's failure reads wherever it is shown: the field it is about, once, then why."""
+    return f"{field}: {reason}" if field else reason
+
+
 class MappingError(Exception):
     """A record that cannot be mapped as it is: fixing the source data (or the map) is the way out."""
 
     def __init__(self, record_key: str, field: str, reason: str):
-        super().__init__(f"{record_key}: {field}: {reason}")
+        super().__init__(f"{record_key}: {error_text(field, reason)}")
         self.record_key = record_key
         self.field = field
         self.reason = reason
@@ -226,7 +232,21 @@ def _value_map(value, rule, record, resolver):
         return None
     if rule.value_map_default is not NO_DEFAULT:
         return rule.value_map_default
-    raise _Reject(f"no value map entry for {key!r}")
+    raise _Reject(f"{_UNMAPPED}{key!r}")
+
+
+_UNMAPPED = "no value map entry for "
+
+
+def unmapped_value(reason: str) -> str | None:
+    """The value a value map had no entry for, from a failure's reason (None for any other failure)."""
+    if not reason.startswith(_UNMAPPED):
+        return None
+    try:
+        value = ast.literal_eval(reason[len(_UNMAPPED):])
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _lookup(value, rule, record, resolver):

@@ -103,6 +103,10 @@ class Project(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     template = models.CharField(max_length=100, blank=True)
+    template_base = models.JSONField(
+        null=True, blank=True, editable=False,
+        help_text="The template as it was when loaded into this project: the common ancestor of a three-way "
+                  "upgrade, which tells the project's own edits from the template's changes")
     sales_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="sales_projects",
                                          limit_choices_to={"system": System.DATAVERSE})
     finops_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="finops_projects",
@@ -510,6 +514,92 @@ class RecordSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity_map.name} {self.source_key}: {self.status}"
+
+
+class FailingRecord(RecordSync):
+    """A row of the failing-records queue: the latest failure of a record that is failing now, one per record
+    (integration.services.failing decides which)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failing record"
+
+
+class IgnoredFailure(models.Model):
+    """A failing record someone chose to leave alone, and why. It covers the failure it was made for (and the
+    ones before): when the record fails again later, after its source changed, it is back in the queue.
+    Deleting it undoes it."""
+
+    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="ignored_failures")
+    source_key = models.CharField(max_length=400)
+    record = models.ForeignKey(RecordSync, on_delete=models.CASCADE, related_name="+",
+                               help_text="The failure that was ignored (the record's latest, then)")
+    reason = models.TextField()
+    ignored_by = models.CharField(max_length=150, blank=True)
+    ignored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-ignored_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["entity_map", "source_key"], name="ignoredfailure_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.entity_map.name} {self.source_key}: ignored ({self.reason[:60]})"
+
+
+class DryRun(models.Model):
+    """Plan, map and compare a project's eligible records against the destination, writing nothing anywhere and
+    moving no change cursor: what a run would create, update, leave unchanged or fail on, per entity map."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="dry_runs")
+    full = models.BooleanField(default=False, help_text="Every record, not only what changed since the last run")
+    entity_maps = models.JSONField(default=list, blank=True, help_text="Entity map names; empty: every enabled one")
+    trigger = models.CharField(max_length=20, help_text="admin, api or command")
+    requested_by = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=list, blank=True, help_text="Per entity map: records by what a run would do")
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} dry run #{self.pk} ({self.status})"
+
+
+class DryRunRecord(models.Model):
+    """One record a dry run found a run would write, skip or fail on (unchanged records are only counted)."""
+
+    class Outcome(models.TextChoices):
+        CREATE = "create", "Would create"
+        UPDATE = "update", "Would update"
+        WOULD_FAIL = "would_fail", "Would fail"
+        SKIP = "skip", "Would skip"
+        DELETE = "delete", "Deleted at the source"
+
+    dry_run = models.ForeignKey(DryRun, on_delete=models.CASCADE, related_name="records")
+    entity_map = models.ForeignKey(EntityMap, on_delete=models.CASCADE, related_name="+")
+    source_key = models.CharField(max_length=400)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    differences = models.JSONField(default=list, blank=True,
+                                   help_text="Per field: what p2c would send and what the destination holds now")
+    payload = models.JSONField(null=True, blank=True)
+    error_field = models.CharField(max_length=200, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["dry_run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.entity_map.name} {self.source_key}: {self.outcome}"
 
 
 class ChangeCursor(models.Model):

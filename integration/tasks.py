@@ -6,7 +6,7 @@ from celery import shared_task
 
 from integration import heartbeat, task_names  # also connects the worker signals that start each process's heartbeat
 from integration.queueing import enqueue
-from integration.services import batches, records, retention, runs, schedules, stages, sweeper
+from integration.services import batches, dry_runs, records, retention, runs, schedules, stages, sweeper
 
 
 @shared_task(name=task_names.START_STAGE)
@@ -45,3 +45,10 @@ def sweep() -> None:
 @shared_task(name=task_names.PURGE_HISTORY)
 def purge_history() -> None:
     retention.history_purge()
+
+
+# A dry run reads and compares a whole project in one task (it writes nothing, so there is nothing to resume):
+# it may take longer than a record, but stays under the broker's visibility timeout.
+@shared_task(name=task_names.DRY_RUN, soft_time_limit=3000, time_limit=3300)
+def dry_run(dry_run_id: int) -> None:
+    dry_runs.dry_run_execute(dry_run_id=dry_run_id)

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "knox",
     "axes",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "integration",
 ]
@@ -393,11 +394,19 @@ REST_KNOX = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "p2c API",
-    "DESCRIPTION": "Start and watch sync runs, retry failed records, pause projects; Dataverse webhooks.",
+    "DESCRIPTION": "Start and watch sync runs and dry runs, retry failing records or ignore them, preview a record, "
+                   "pause projects; Dataverse webhooks. Send 'Authorization: Token <token>' (python manage.py "
+                   "create_api_token <user>).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema names every endpoint and field: for signed-in users only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # /api/docs/ and /api/redoc/ load Swagger UI and Redoc from p2c's own static files: nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to the public validator badge service either.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "integration.models.RunStatus",
         "RecordStatusEnum": "integration.models.RecordStatus",

@@ -18,6 +18,27 @@ def pytest_report_header(config):
     return [f"p2c database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or ''}", f"p2c broker: {broker}"]
 
 
+def _embedded_redis_running() -> bool:
+    from p2c_project import embedded_redis as embedded
+
+    return settings.EMBEDDED_REDIS and embedded.is_running(embedded.socket_path(settings.VAR_DIR))
+
+
+def pytest_sessionstart(session):
+    """Whether an embedded Redis ran before this session, noted before anything is collected: importing a test
+    module can start one (the Celery app does when its configuration is first read), and so can the test
+    workers and the tests that restart it. None of them knows whether it is the last user."""
+    session.config.p2c_redis_was_running = _embedded_redis_running()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The session leaves no embedded Redis behind that it started, whatever started it."""
+    if settings.EMBEDDED_REDIS and not getattr(session.config, "p2c_redis_was_running", True):
+        from p2c_project import embedded_redis as embedded
+
+        embedded.stop(settings.VAR_DIR)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_redis_keys():
     settings.REDIS_KEY_PREFIX = TEST_KEY_PREFIX
@@ -29,17 +50,12 @@ def _isolated_redis_keys():
 
 @pytest.fixture(scope="session")
 def embedded_redis():
-    """Make sure the embedded Redis runs when the tests use it; stop it afterwards if this session started it."""
+    """Make sure the embedded Redis runs when the tests use it (the session stops it at the end)."""
     if not settings.EMBEDDED_REDIS:
-        yield None
-        return
+        return None
     from p2c_project import embedded_redis as embedded
 
-    was_running = embedded.is_running(embedded.socket_path(settings.VAR_DIR))
-    path = embedded.ensure_running(settings.VAR_DIR)
-    yield path
-    if not was_running:
-        embedded.stop(settings.VAR_DIR)
+    return embedded.ensure_running(settings.VAR_DIR)
 
 
 @pytest.fixture(scope="session")

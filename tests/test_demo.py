@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
 from django.conf import settings
 
+from p2c_project import embedded_redis
+
 
 def test_demo_once_syncs_every_eligible_record_and_reports_exactly_the_bad_ones(tmp_path):
     env = {**os.environ, "DEBUG": "true", "P2C_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": "",
            "REDIS_URL": "", "REDIS_KEY_PREFIX": "", "P2C_TASK_QUEUE": "p2c"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "demo", "--once", "--accounts", "120", "--contacts", "120", "--products", "40",
-         "--quotes", "25", "--port", "0"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "demo", "--once", "--accounts", "120", "--contacts", "120", "--products",
+             "40", "--quotes", "25", "--port", "0"],
+            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        embedded_redis.stop(tmp_path / "var")  # the demo stops its own; not when it was killed for taking too long
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    printed_commands_run_as_printed(result.stdout, tmp_path)
     summary = json.loads((tmp_path / "var" / "demo-summary.json").read_text())
     assert summary["ok"] is True
     full = summary["full_run"]
@@ -33,4 +40,22 @@ def test_demo_once_syncs_every_eligible_record_and_reports_exactly_the_bad_ones(
     for name, keys in summary["changed"].items():
         assert incremental[name]["created"] + incremental[name]["updated"] == len(keys)
     assert "OK: every eligible record was synced" in result.stdout
-    assert "python manage.py retry" in result.stdout
+    assert "the dry run foresaw exactly the changes" in result.stdout
+
+
+def printed_commands_run_as_printed(stdout: str, tmp_path) -> None:
+    """The retry command the demo printed, with its exact prefix (this checkout's Python and manage.py, DEBUG and
+    the var directory), works in a shell with nothing set up: no virtualenv active, no variables, another cwd."""
+    line = next(line.strip() for line in stdout.splitlines() if "manage.py retry " in line)
+    prefix = line[:line.index(" retry ")]
+    assert prefix == (f"DEBUG=true P2C_VAR_DIR={shlex.quote(str(tmp_path / 'var'))} P2C_TASK_QUEUE=p2c "
+                      f"{shlex.quote(sys.executable)} {shlex.quote(str(settings.BASE_DIR / 'manage.py'))}")
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    exported = subprocess.run(["bash", "-c", f"{prefix} export_project prospect-to-cash"], env=clean,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert json.loads(exported.stdout)["project"] == "prospect-to-cash"
+    token = subprocess.run(["bash", "-c", f"{prefix} create_api_token admin --days 1"], env=clean, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert token.returncode == 0, token.stderr[-2000:]
+    assert token.stdout.startswith("p2c_")

@@ -3,4 +3,15 @@
 Every action calls a service; nothing here decides anything about a sync.
 """
 
-from integration.admin import alerts, checks, connections, projects, runs, tokens  # noqa: F401 - registers the model admins
+from integration.admin import (  # noqa: F401 - registers the model admins
+    alerts,
+    checks,
+    connections,
+    dry_runs,
+    editor,
+    failing,
+    maps,
+    projects,
+    runs,
+    tokens,
+)

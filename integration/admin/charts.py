@@ -27,5 +27,5 @@ def bars(values: Sequence[int], days: Sequence[date], *, width: int = 168, heigh
         bar_height = max(1.0, round(value / peak * (height - 2), 1))
         result.append(Bar(x=round(index * slot + gap / 2, 1), y=round(height - bar_height, 1),
                           width=round(slot - gap, 1), height=bar_height, value=value,
-                          label=f"{day:%a %d %b}: {value} failed"))
+                          label=f"{day:%a %d %b}: {value} record{'' if value == 1 else 's'} failed"))
     return result

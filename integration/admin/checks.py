@@ -15,8 +15,9 @@ def check_link(check: ProjectCheck | None) -> str:
         return "never checked"
     url = reverse("admin:integration_projectcheck_change", args=[check.pk])
     errors = sum(problem["severity"] == "error" for problem in check.problems)
-    return format_html('<a href="{}">#{} {}</a> ({} errors, {} warnings, {:%Y-%m-%d %H:%M})', url, check.pk,
-                       check.get_status_display(), errors, len(check.problems) - errors, check.created_at)
+    return format_html('<a href="{}">#{} {}</a> ({} errors, {} warnings, {})', url, check.pk,
+                       check.get_status_display(), errors, len(check.problems) - errors,
+                       f"{check.created_at:%Y-%m-%d %H:%M}")
 
 
 @admin.register(ProjectCheck)

@@ -1,4 +1,5 @@
-"""Projects (schedule, pause, run now, organization mappings), their entity maps, field maps and value maps."""
+"""Projects (schedule, pause, run now, dry run, check, organization mappings) and their entity maps; field maps
+are edited in the mapping editor (integration/admin/editor.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,17 @@ from celery.schedules import crontab
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db import models
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from integration.admin.buttons import Button, ButtonsMixin
 from integration.admin.checks import check_link
 from integration.admin.secrets import SecretsForm
-from integration.models import EntityMap, FieldMap, KeyLink, OrganizationMapping, Project, SyncRun, ValueMapEntry
-from integration.services import entity_maps, runs, schedules
+from integration.models import EntityMap, KeyLink, OrganizationMapping, Project, SyncRun
+from integration.services import dry_runs, failing, runs, schedules
 from integration.services.preflight import project_check
 from integration.webhook_secret import webhook_secret_generate
-
-COMPACT_JSON = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 28})}}
 
 
 class ProjectForm(SecretsForm):
@@ -69,8 +69,12 @@ class EntityMapInline(admin.TabularInline):
         return False
 
 
+RUN = "integration.add_syncrun"
+CHANGE = "integration.change_project"
+
+
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ButtonsMixin, admin.ModelAdmin):
     form = ProjectForm
     list_display = ("name", "template", "paused", "schedule", "sales_connection", "finops_connection",
                     "last_run", "last_check")
@@ -89,6 +93,40 @@ class ProjectAdmin(admin.ModelAdmin):
         ("History", {"fields": ("retention_days",)}),
     )
     readonly_fields = ("webhook_url", "last_check")
+
+    def object_buttons(self, request, obj: Project) -> list[Button]:
+        buttons = [
+            Button("run", "Run now", RUN, lambda request, p: self._start(request, [p], SyncRun.Mode.INCREMENTAL),
+                   title="An incremental run: what changed since the last one"),
+            Button("full-run", "Full run", RUN, lambda request, p: self._start(request, [p], SyncRun.Mode.FULL),
+                   title="Every record, after the pre-flight check"),
+            Button("dry-run", "Dry run", RUN, self._dry_run,
+                   title="What an incremental run would create, update or fail on; writes nothing anywhere"),
+            Button("check", "Check", RUN, lambda request, p: self.check_environments(request, [p]),
+                   title="Hold the maps against both environments' metadata and reference data; writes nothing"),
+        ]
+        if obj.paused:
+            buttons.append(Button("resume", "Resume", CHANGE, lambda request, p: self.resume(request, [p])))
+        else:
+            buttons.append(Button("pause", "Pause", CHANGE, lambda request, p: self.pause(request, [p]),
+                                  title="No scheduled or manual runs until it is resumed"))
+        count = failing.failing_now(project=obj).count()
+        queue = reverse("admin:integration_failingrecord_changelist") + f"?project={obj.pk}"
+        buttons.append(Button("failing", f"Failing records ({count})", "integration.view_recordsync", url=queue))
+        buttons.append(Button("dry-runs", "Dry runs", "integration.view_dryrun",
+                              url=reverse("admin:integration_dryrun_changelist") + f"?project__id__exact={obj.pk}"))
+        return buttons
+
+    def _dry_run(self, request, project: Project):
+        try:
+            dry_run = dry_runs.dry_run_start(project=project, trigger="admin",
+                                             requested_by=request.user.get_username())
+        except runs.RunRefused as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return None
+        self.message_user(request, f"Dry run #{dry_run.pk} queued: it reads and compares, and writes nothing.",
+                          messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:integration_dryrun_change", args=[dry_run.pk]))
 
     @admin.display(description="schedule")
     def schedule(self, obj: Project) -> str:
@@ -167,75 +205,6 @@ class ProjectAdmin(admin.ModelAdmin):
             schedules.project_set_paused(project=project, paused=paused)
         names = ", ".join(project.name for project in queryset)
         self.message_user(request, f"{'Paused' if paused else 'Resumed'}: {names}", messages.SUCCESS)
-
-
-class FieldMapInline(admin.TabularInline):
-    model = FieldMap
-    fields = ("order", "destination_field", "source_field", "transforms", "options", "default_value",
-              "max_length", "required", "omit_blank", "value_map_default", "value_map_size")
-    readonly_fields = ("value_map_size",)
-    formfield_overrides = COMPACT_JSON
-    show_change_link = True
-    extra = 0
-
-    @admin.display(description="value map")
-    def value_map_size(self, obj: FieldMap) -> str:
-        count = obj.value_map.count() if obj.pk else 0
-        return f"{count} entries" if count else "—"
-
-
-@admin.register(EntityMap)
-class EntityMapAdmin(admin.ModelAdmin):
-    list_display = ("name", "project", "order", "enabled", "paused", "direction", "source_entity_set",
-                    "destination_entity_set", "change_detection")
-    list_display_links = ("name",)
-    list_editable = ("order", "enabled")
-    list_filter = ("project", "direction", "enabled", "paused", "change_detection")
-    actions = ["pause", "resume"]
-    readonly_fields = ("paused", "paused_at", "paused_reason", "resumed_at")
-    search_fields = ("name", "source_entity_set", "destination_entity_set")
-    ordering = ("project", "order", "id")
-    inlines = [FieldMapInline]
-    formfield_overrides = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}}
-    fieldsets = (
-        (None, {"fields": ("project", "name", "order", "enabled", "direction")}),
-        ("Source", {"fields": ("source_entity_set", "source_key_fields", "source_id_field", "source_select",
-                               "source_filter", "conditions", "change_detection", "watermark_field")}),
-        ("Destination", {"fields": ("destination_entity_set", "destination_key_fields",
-                                    "destination_lookup_fields", "destination_id_field", "link_attributes",
-                                    "propagate_deletes", "on_key_change")}),
-        ("Paused", {"fields": ("paused", "paused_at", "paused_reason", "resumed_at"),
-                    "description": "A paused map's stages are skipped until it is resumed (the list's actions)."}),
-    )
-
-    @admin.action(description="Pause (its stages are skipped until resumed)", permissions=["change"])
-    def pause(self, request, queryset):
-        for entity_map in queryset:
-            entity_maps.entity_map_pause(entity_map=entity_map, reason=f"paused by {request.user.get_username()}")
-        self.message_user(request, f"Paused: {', '.join(m.name for m in queryset)}", messages.SUCCESS)
-
-    @admin.action(description="Resume", permissions=["change"])
-    def resume(self, request, queryset):
-        for entity_map in queryset:
-            entity_maps.entity_map_resume(entity_map=entity_map)
-        self.message_user(request, f"Resumed: {', '.join(m.name for m in queryset)}", messages.SUCCESS)
-
-
-class ValueMapEntryInline(admin.TabularInline):
-    model = ValueMapEntry
-    formfield_overrides = COMPACT_JSON
-    extra = 1
-
-
-@admin.register(FieldMap)
-class FieldMapAdmin(admin.ModelAdmin):
-    """Where a field map's value map is edited (nested inlines are not Django's)."""
-
-    list_display = ("destination_field", "source_field", "entity_map", "order")
-    list_filter = ("entity_map__project", "entity_map")
-    search_fields = ("destination_field", "source_field")
-    inlines = [ValueMapEntryInline]
-    formfield_overrides = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}}
 
 
 @admin.register(KeyLink)

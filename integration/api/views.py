@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from integration.api import serializers as s
 from integration.api.permissions import ActionPermission, ModelPermissions
 from integration.models import EntityMap, Project, RecordSync, SyncRun
-from integration.services import preflight, retries, runs, schedules
+from integration.services import dry_runs, preflight, retries, runs, schedules
 
 
 def _conflict(detail: str, run: SyncRun | None, request) -> Response:
@@ -62,11 +62,17 @@ class ProjectRuns(generics.ListCreateAPIView):
         project = get_object_or_404(Project, name=self.kwargs["name"])
         return SyncRun.objects.filter(project=project).select_related("project")
 
-    @extend_schema(request=s.RunStartSerializer, responses={202: s.RunSerializer, 409: s.ConflictSerializer})
+    @extend_schema(request=s.RunStartSerializer, responses={
+        202: PolymorphicProxySerializer(component_name="RunOrDryRun", serializers=[s.RunSerializer,
+                                                                                     s.DryRunSerializer],
+                                        resource_type_field_name=None),
+        409: s.ConflictSerializer})
     def post(self, request, name: str):
         project = get_object_or_404(Project, name=name)
         start = s.RunStartSerializer(data=request.data, context={"project": project})
         start.is_valid(raise_exception=True)
+        if start.validated_data["dry_run"]:
+            return self.dry_run(request, project, start.validated_data)
         try:
             run = runs.run_start(project=project, mode=start.validated_data["mode"],
                                  entity_maps=start.validated_data.get("entity_maps"), trigger=SyncRun.Trigger.API,
@@ -76,6 +82,17 @@ class ProjectRuns(generics.ListCreateAPIView):
         except runs.RunRefused as exc:
             return _conflict(str(exc), None, request)
         return _accepted(run, request)
+
+    @staticmethod
+    def dry_run(request, project: Project, options: dict) -> Response:
+        try:
+            dry_run = dry_runs.dry_run_start(project=project, full=options["mode"] == SyncRun.Mode.FULL,
+                                             entity_maps=options.get("entity_maps"), trigger="api",
+                                             requested_by=request.user.get_username())
+        except runs.RunRefused as exc:
+            return _conflict(str(exc), None, request)
+        data = s.DryRunSerializer(dry_run, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
 
 class ProjectCheckRun(APIView):

@@ -1,8 +1,10 @@
 """`python manage.py demo`: the whole Prospect-to-cash flow on one machine, from empty to explorable.
 
 Starts both emulators (seeded, with a few bad records), a worker, beat and the admin; runs the project in full
-with a live progress table; changes a few records and runs incrementally; checks the outcome against the
-emulators' data; writes var/demo-summary.json. Everything it started is stopped on exit or Ctrl-C.
+with a live progress table; changes a few records, dry-runs them (what would change, writing nothing) and runs
+incrementally; checks the outcome against the emulators' data; writes var/demo-summary.json. Everything it
+started is stopped on exit or Ctrl-C. It can be run again at any time: it replaces its own project and points its
+own connections at the new emulators, whatever else was loaded onto them since.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from django.db import transaction
 
 from connectors.emulators import RunningEmulator, start
 from integration.demo import display, scenario
+from integration.demo.commands import command_line, environment_note
 from integration.demo.processes import Processes, free_port
+from integration.mapping import error_text
 from integration.models import Connection, Project, RecordStatus, SyncRun
-from integration.services import runs
+from integration.services import dry_runs, runs
 from integration.services.templates import template_load
 from p2c_project import embedded_redis
 
@@ -103,14 +107,16 @@ class Demo:
         checks = scenario.check_destinations(project, sales, fno, self.story)
         full_rows = display.summary_rows(full, {name: check.eligible for name, check in checks.items()})
         self.out.write(f"\nRun #{full.pk}: {full.status}\n{display.summary_table(full_rows)}\n")
-        failures = list(full.records.filter(status=RecordStatus.FAILED).values_list(
-            "entity_map__name", "source_key", "error_message"))
+        failures = [(name, key, error_text(field, message)) for name, key, field, message in
+                    full.records.filter(status=RecordStatus.FAILED).values_list(
+                        "entity_map__name", "source_key", "error_field", "error_message")]
         self.show_failures(full, failures)
 
-        self.say("5/5 A few changes in Sales and one in F&O, then an incremental run")
+        self.say("5/5 A few changes in Sales and one in F&O, a dry run, then an incremental run")
         self.story.changed = scenario.make_changes(sales, fno, self.story)
         for name, keys in self.story.changed.items():
             self.out.write(f"   changed {name}: {', '.join(sorted(keys))}\n")
+        predicted = self.dry_run(project)
         incremental = display.watch(runs.run_start(project=project, mode=SyncRun.Mode.INCREMENTAL,
                                                    trigger=SyncRun.Trigger.COMMAND), out=self.out)
         incremental_rows = display.summary_rows(incremental, {})
@@ -118,13 +124,30 @@ class Demo:
         for name, key in incremental.records.filter(outcome__in=["created", "updated"]).values_list(
                 "entity_map__name", "source_key"):
             written.setdefault(name, set()).add(key)
-        self.out.write(f"\nRun #{incremental.pk}: {incremental.status}; written: "
+        self.out.write(f"\nRun #{incremental.pk}: {incremental.status}"
+                       + (f" ({incremental.message})" if incremental.message else "") + "; written: "
                        + ", ".join(f"{name} {', '.join(sorted(keys))}" for name, keys in written.items()) + "\n")
 
-        verdict = self.verdict(checks, failures, written, incremental)
+        verdict = self.verdict(checks, failures, written, incremental, predicted)
         self.write_summary(full_rows, incremental_rows, checks, verdict, time.monotonic() - started)
         self.out.write(f"\n{verdict['message']}\nSummary written to {self.summary_path}\n")
         return verdict["ok"]
+
+    def dry_run(self, project: Project) -> dict[str, set[str]]:
+        """What the incremental run would write, found without writing anything; returns its updates by map."""
+        dry = dry_runs.dry_run_start(project=project, trigger="command", queue=False)
+        dry = dry_runs.dry_run_execute(dry_run_id=dry.pk)
+        self.out.write(f"\n   Dry run #{dry.pk} ({command_line('sync', PROJECT, '--dry-run')}): reads both "
+                       "systems, writes nothing, moves no cursor:\n")
+        predicted: dict[str, set[str]] = {}
+        for name, records in dry_runs.dry_run_report(dry_run=dry).items():
+            for record in records:
+                changes = ", ".join(f"{d['field']} {d['holds']!r} -> {d['sends']!r}" for d in record.differences)
+                self.out.write(f"     {name} {record.source_key}: {record.get_outcome_display().lower()}"
+                               f"{': ' + changes if changes else ''}\n")
+                if record.outcome in ("create", "update"):
+                    predicted.setdefault(name, set()).add(record.source_key)
+        return predicted
 
     def admin_user(self) -> str:
         password = secrets.token_urlsafe(12)
@@ -137,16 +160,19 @@ class Demo:
 
     @transaction.atomic
     def project(self, dataverse: RunningEmulator, finops: RunningEmulator) -> Project:
-        """A fresh project on the fresh emulators (the links of an earlier demo point at emulators long gone)."""
+        """A fresh project on the fresh emulators (the links of an earlier demo point at emulators long gone).
+
+        The demo's connections are updated in place, not deleted: projects someone loaded onto them since (the
+        README's load_template example) keep them, now pointing at this demo's emulators."""
         Project.objects.filter(name=PROJECT).delete()
-        Connection.objects.filter(name__in=["Sales (emulator)", "Finance and Operations (emulator)"]).delete()
 
         def connection(emulator: RunningEmulator, name: str, system: str) -> Connection:
-            return Connection.objects.create(
-                name=name, system=system, base_url=emulator.origin, authority=f"{emulator.origin}/contoso",
-                client_id=emulator.app.identity.client_id, client_secret=emulator.app.identity.client_secret,
-                ca_bundle=str(emulator.cert_path),
-                default_company="usmf" if system == "finops" else "")
+            values = {"system": system, "base_url": emulator.origin, "authority": f"{emulator.origin}/contoso",
+                      "client_id": emulator.app.identity.client_id, "client_secret_env": "",
+                      "client_secret": emulator.app.identity.client_secret, "ca_bundle": str(emulator.cert_path),
+                      "certificate_pem": "", "certificate_thumbprint": "", "scope": "",
+                      "default_company": "usmf" if system == "finops" else ""}
+            return Connection.objects.update_or_create(name=name, defaults=values)[0]
 
         return template_load(name="prospect_to_cash", project=PROJECT,
                              sales_connection=connection(dataverse, "Sales (emulator)", "dataverse"),
@@ -158,13 +184,17 @@ class Demo:
         self.out.write(f"\n{len(failures)} records failed, each alone, the run went on:\n")
         for name, key, message in failures:
             self.out.write(f"   {name} {key}: {message}\n")
+        base = f"http://127.0.0.1:{self.port}"
         self.out.write(
-            "Fix them at the source (e.g. set a known country), then retry only those records:\n"
-            f"   python manage.py retry {run.pk} --wait\n"
-            f"   or in the admin: select the run's failed records and choose 'Retry failed records'\n"
-            f"   or: POST /api/runs/{run.pk}/retry/\n")
+            "They stay in the failing-records queue, and incremental runs leave them alone until their source\n"
+            "changes. Fix them (at the source, or add the country to the value map in the admin's mapping editor),\n"
+            "then retry only those records:\n"
+            f"   {command_line('retry', str(run.pk), '--wait')}\n"
+            f"   or in the admin: the failing-records queue ({base}/admin/integration/failingrecord/), or the run's\n"
+            f"      page ({base}/admin/integration/syncrun/{run.pk}/change/) and its 'Retry failed' button\n"
+            f"   or: POST {base}/api/runs/{run.pk}/retry/\n" + environment_note())
 
-    def verdict(self, checks, failures, written, incremental: SyncRun) -> dict:
+    def verdict(self, checks, failures, written, incremental: SyncRun, predicted: dict[str, set[str]]) -> dict:
         bad = {(b.entity_map, b.source_key) for b in self.story.bad}
         failed = {(name, key) for name, key, _ in failures}
         missing = {name: check.missing for name, check in checks.items() if check.missing}
@@ -177,13 +207,15 @@ class Demo:
             problems.append(f"failed {sorted(failed)} but the bad records are {sorted(bad)}")
         if written != self.story.changed:
             problems.append(f"the incremental run wrote {written}, the changes were {self.story.changed}")
+        if predicted != self.story.changed:
+            problems.append(f"the dry run predicted {predicted}, the changes were {self.story.changed}")
         if preflight := self.preflight_problem():
             problems.append(preflight)
         if not incremental_failed <= bad:
             problems.append(f"the incremental run failed {sorted(incremental_failed - bad)}")
         ok = not problems
-        message = ("OK: every eligible record was synced, exactly the bad ones failed, and only the changes flowed."
-                   if ok else "NOT OK: " + "; ".join(problems))
+        message = ("OK: every eligible record was synced, exactly the bad ones failed, the dry run foresaw exactly "
+                   "the changes, and only the changes flowed." if ok else "NOT OK: " + "; ".join(problems))
         return {"ok": ok, "message": message, "problems": problems}
 
     def preflight_problem(self) -> str:
@@ -212,8 +244,11 @@ class Demo:
     def explore_text(self) -> str:
         base = f"http://127.0.0.1:{self.port}"
         return (f"   admin:     {base}/admin/   (user admin, password {self.password})\n"
-                f"   overview:  {base}/admin/overview/\n"
-                f"   REST API:  {base}/api/   (OpenAPI schema at {base}/api/schema/), with a token from\n"
-                f"              DEBUG=true python manage.py create_api_token admin\n"
+                f"   overview:  {base}/admin/overview/   failing records: {base}/admin/integration/failingrecord/\n"
+                f"   REST API:  {base}/api/ lists the endpoints; docs at {base}/api/docs/ and {base}/api/redoc/\n"
+                f"              (signed in to the admin); scripts send 'Authorization: Token <token>', made with\n"
+                f"              {command_line('create_api_token', 'admin', '--days', '1')}\n"
                 f"   emulators: {self.emulators[0].api_url} and {self.emulators[1].api_url}\n"
-                f"   try:       python manage.py sync {PROJECT} --wait\n")
+                f"   try:       {command_line('sync', PROJECT, '--wait')}\n"
+                f"              {command_line('sync', PROJECT, '--dry-run')}\n"
+                f"              {command_line('export_project', PROJECT)} > maps.json\n" + environment_note())

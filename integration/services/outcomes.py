@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from connectors.errors import ConnectorError, ThrottledError, TransientError
-from integration import storable
+from integration import mapping, storable
 from integration.models import RecordStatus, RecordSync
 
 log = logging.getLogger(__name__)
@@ -125,4 +125,5 @@ def finish(record: RecordSync, status: str, **outcome) -> None:
 def log_outcome(record: RecordSync, fields: dict) -> None:
     error = fields["error_type"]
     log.info("record %s run=%s map=%s key=%s outcome=%s%s", fields["status"], record.run_id, record.entity_map.name,
-             record.source_key, fields["outcome"] or "-", f" error={fields['error_message']}" if error else "")
+             record.source_key, fields["outcome"] or "-",
+             f" error={mapping.error_text(fields['error_field'], fields['error_message'])}" if error else "")

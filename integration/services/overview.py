@@ -1,4 +1,4 @@
-"""Selectors for the project overview page: recent runs, what runs now, failures per entity map per day, workers.
+"""Selectors for the project overview page: recent runs, what runs now, failing records per entity map, workers.
 
 Reads only, in a handful of grouped queries whatever the number of records, so the page stays quick on a busy
 database.
@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from integration.models import ACTIVE_RUN_STATUSES, Project, RecordStatus, RecordSync, SyncRun, WorkerHeartbeat
-from integration.services import runs
+from integration.services import failing, runs
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class MapFailures:
     entity_map: str
     entity_map_id: int
     enabled: bool
-    per_day: list[int]  # one count per day of the window, oldest first
+    per_day: list[int]  # distinct records that failed, one count per day of the window, oldest first
+    failing_now: int  # distinct records failing now (services.failing), ignored ones left out
 
     @property
     def total(self) -> int:
@@ -65,10 +66,11 @@ def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | No
     window = [first_day + timedelta(days=n) for n in range(days)]
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=timezone.get_current_timezone())
     projects = list(Project.objects.prefetch_related("entity_maps").order_by("name"))
+    # Records, not attempts: a record every run fails counts once a day, however many runs failed it.
     failed = (RecordSync.objects
               .filter(status=RecordStatus.FAILED, run__created_at__gte=since)
               .annotate(day=TruncDate("run__created_at"))
-              .values("entity_map_id", "day").annotate(n=Count("id")))
+              .values("entity_map_id", "day").annotate(n=Count("source_key", distinct=True)))
     by_map: dict[int, dict[date, int]] = {}
     for row in failed:
         by_map.setdefault(row["entity_map_id"], {})[row["day"]] = row["n"]
@@ -81,8 +83,10 @@ def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | No
             active.append(ActiveRun(run=run, stages=stages, done=sum(s["done"] for s in stages),
                                     total=sum(s["records"] for s in stages),
                                     failed=sum(s["failed"] for s in stages)))
+        failing_now = failing.failing_counts(project=project)
         failures = [MapFailures(entity_map=m.name, entity_map_id=m.pk, enabled=m.enabled,
-                                per_day=[by_map.get(m.pk, {}).get(day, 0) for day in window])
+                                per_day=[by_map.get(m.pk, {}).get(day, 0) for day in window],
+                                failing_now=failing_now.get(m.pk, 0))
                     for m in sorted(project.entity_maps.all(), key=lambda m: (m.order, m.pk))]
         record_runs = dict(project.runs.filter(is_bulk=False, created_at__gte=now - timedelta(days=1))
                            .values_list("status").annotate(n=Count("id")).order_by())

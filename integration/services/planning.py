@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +21,7 @@ from integration import mapping, storable, task_names
 from integration.models import (
     ChangeCursor,
     ChangeDetection,
+    EntityMap,
     RecordStatus,
     RecordSync,
     RunStatus,
@@ -27,7 +29,7 @@ from integration.models import (
     SyncStage,
 )
 from integration.queueing import enqueue_batches, enqueue_each
-from integration.services import adapter, binder
+from integration.services import adapter, binder, failing
 from integration.services.contexts import map_context
 
 log = logging.getLogger(__name__)
@@ -74,13 +76,27 @@ def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
     return read.cursor
 
 
-def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change],
-               seen: set[str] | None, *, compare_hashes: bool) -> None:
-    entity_map = stage.entity_map
-    rows: list[RecordSync] = []
+@dataclass
+class PageWork:
+    """What one page of a change feed asks of a run: the records to upsert (source key -> source id and the record
+    as it can be stored), those refused because their key or id cannot be stored (key -> the record as read and
+    as prepared), the source ids deleted, and how many records it read and found ineligible."""
+
+    upserts: dict[str, tuple[str, storable.Prepared]]
+    refused: dict[str, tuple[dict, storable.Prepared]]
+    deleted_ids: list[str]
+    read: int
+    ineligible: int
+
+
+def page_work(*, entity_map: EntityMap, definition: mapping.MapDefinition, changes: Iterable[Change],
+              seen: set[str] | None, compare_hashes: bool, skip_unchanged_failures: bool) -> PageWork:
+    """Which changes of a page become work: eligible ones, once each, and (with `compare_hashes`) only those whose
+    content differs from what was last synced; with `skip_unchanged_failures`, not the records still failing
+    with the content they failed with (services.failing). Runs and dry runs plan alike through it."""
     ineligible = read = 0
     upserts: dict[str, tuple[str, storable.Prepared]] = {}
-    refused: dict[str, RecordSync] = {}
+    refused: dict[str, tuple[dict, storable.Prepared]] = {}
     deleted_ids: list[str] = []
     for change in changes:
         read += 1
@@ -103,8 +119,7 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
                 continue  # the same record twice in one scan (rows moving between pages): the first is as good
             seen.add(key)
         if prepared.refusal:
-            row = _refused(stage, definition, change.row, prepared)
-            refused[row.source_key] = row
+            refused[storable.identity_text(mapping.source_key(definition, change.row))] = (change.row, prepared)
             continue
         upserts[key] = (mapping.source_id(definition, prepared.record).lower(), prepared)
     if compare_hashes and upserts:
@@ -112,15 +127,30 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
         known = binder.source_hashes(entity_map=entity_map, source_keys=upserts)
         upserts = {key: value for key, value in upserts.items()
                    if known.get(key) != mapping.record_hash(value[1].record)}
-    rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
-                           source_id=source_id, snapshot=prepared.record, notes=prepared.note)
-                for key, (source_id, prepared) in upserts.items())
-    rows.extend(row for key, row in refused.items() if key not in upserts)
-    if deleted_ids:
-        links = binder.linked_by_source_ids(entity_map=entity_map, source_ids=deleted_ids)
+    if skip_unchanged_failures and (upserts or refused):
+        records = {**{key: prepared.record for key, (_, prepared) in refused.items()},
+                   **{key: prepared.record for key, (_, prepared) in upserts.items()}}
+        left_out = failing.unchanged_failures(entity_map=entity_map, records=records)
+        upserts = {key: value for key, value in upserts.items() if key not in left_out}
+        refused = {key: value for key, value in refused.items() if key not in left_out}
+    return PageWork(upserts, refused, deleted_ids, read, ineligible)
+
+
+def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change],
+               seen: set[str] | None, *, compare_hashes: bool) -> None:
+    entity_map = stage.entity_map
+    work = page_work(entity_map=entity_map, definition=definition, changes=changes, seen=seen,
+                     compare_hashes=compare_hashes, skip_unchanged_failures=not stage.full)
+    rows = [RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key, source_id=source_id,
+                       snapshot=prepared.record, notes=prepared.note)
+            for key, (source_id, prepared) in work.upserts.items()]
+    rows.extend(_refused(stage, definition, raw, prepared) for key, (raw, prepared) in work.refused.items()
+                if key not in work.upserts)
+    if work.deleted_ids:
+        links = binder.linked_by_source_ids(entity_map=entity_map, source_ids=work.deleted_ids)
         rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
                                source_id=source_id, operation=RecordSync.Operation.DELETE) for key, source_id in links)
-    _insert_and_queue(stage, rows, read=read, ineligible=ineligible)
+    _insert_and_queue(stage, rows, read=work.read, ineligible=work.ineligible)
 
 
 def _refused(stage: SyncStage, definition: mapping.MapDefinition, raw: dict,

@@ -123,14 +123,29 @@ def _project_problems(project: Project, sales: Environment, finops: Environment)
     for entity_map, definition in project_definitions(project):
         if not entity_map.enabled:
             continue
-        to_finops = entity_map.direction == Direction.SALES_TO_FINOPS
-        source, destination = (sales, finops) if to_finops else (finops, sales)
-        check = _MapCheck(entity_map, definition, source, destination, legal_entities)
-        problems += check.problems(earlier)
+        problems += _map_problems(entity_map, definition, sales, finops, legal_entities, earlier)
         earlier.append(entity_map.name)
     if any(m.enabled and m.destination_entity_set == "products" for m in project.entity_maps.all()):
         problems += _price_list_problems(project, sales, finops)
     return problems
+
+
+def _map_problems(entity_map: EntityMap, definition: MapDefinition, sales: Environment, finops: Environment,
+                  legal_entities: Sequence[str], earlier: Sequence[str]) -> list[Problem]:
+    to_finops = entity_map.direction == Direction.SALES_TO_FINOPS
+    source, destination = (sales, finops) if to_finops else (finops, sales)
+    return _MapCheck(entity_map, definition, source, destination, legal_entities).problems(earlier)
+
+
+def entity_map_problems(*, entity_map: EntityMap, definition: MapDefinition, sales: Environment,
+                        finops: Environment) -> list[Problem]:
+    """The check of one entity map, as the project's check runs it, against a definition that may not be saved
+    yet (the mapping editor validates an edit with it before saving)."""
+    project = entity_map.project
+    legal_entities = sorted({m.legal_entity for m in project.organization_mappings.all()})
+    earlier = [m.name for m in project.entity_maps.filter(enabled=True).order_by("order", "id")
+               if (m.order, m.pk) < (entity_map.order, entity_map.pk)]
+    return _map_problems(entity_map, definition, sales, finops, legal_entities, earlier)
 
 
 def _organization_problems(project: Project, sales: Environment, finops: Environment) -> list[Problem]:

@@ -170,8 +170,7 @@ def map_eligible(record: RecordSync, snapshot: dict, definition: mapping.MapDefi
             return None
         raise RetryLater("missing_parent", str(exc), max_attempts=settings.P2C_MISSING_PARENT_ATTEMPTS) from None
     except mapping.MappingError as exc:
-        # The row already names the record; the message names the field and says why.
-        raise Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+        raise _mapping_failure(exc) from None
 
 
 @dataclass(frozen=True)
@@ -233,6 +232,12 @@ def change_of(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord,
                   previous, renames)
 
 
+def _mapping_failure(exc: mapping.MappingError) -> Fail:
+    """The row names the record and `error_field` the field, so the message says only why (mapping.error_text
+    puts the two together wherever a failure is shown)."""
+    return Fail("mapping", exc.reason, field=exc.field)
+
+
 def link_conflict(destination_key: str) -> RetryLater:
     """Another record holds this destination, or a concurrent sync of this one won the race: try again."""
     return RetryLater("link_conflict", f"destination {destination_key} is being linked concurrently or is linked "
@@ -273,7 +278,7 @@ def _rekey(record: RecordSync, definition: mapping.MapDefinition, snapshot: dict
     try:
         key = mapping.source_key(definition, snapshot)
     except mapping.MappingError as exc:
-        raise Fail("mapping", f"{exc.field}: {exc.reason}", field=exc.field) from None
+        raise _mapping_failure(exc) from None
     if key == record.source_key:
         return
     try:

@@ -1,4 +1,5 @@
-"""History retention: runs (with their stages and records) older than the project's retention are purged."""
+"""History retention: runs (with their stages and records) and dry runs older than the project's retention are
+purged."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from integration.models import ACTIVE_RUN_STATUSES, Project, SyncRun
+from integration.models import ACTIVE_RUN_STATUSES, DryRun, Project, SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def history_purge(*, now=None) -> int:
                 break
             SyncRun.objects.filter(pk__in=ids).delete()
             purged += len(ids)
+        DryRun.objects.filter(project=project, created_at__lt=cutoff).exclude(
+            status__in=(DryRun.Status.QUEUED, DryRun.Status.RUNNING)).delete()
     if purged:
         log.info("history purged runs=%s", purged)
     return purged

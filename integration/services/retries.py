@@ -1,11 +1,11 @@
-"""Retrying failed records after the cause was fixed: one, a filtered set, or all of a run."""
+"""Retrying failed records after the cause was fixed: one, a filtered set, all of a run, or from the queue."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
 from integration.models import RecordStatus, RecordSync, SyncRun
-from integration.services import runs
+from integration.services import failing, runs
 
 
 class NothingToRetry(Exception):
@@ -35,4 +35,21 @@ def records_retry(*, records: QuerySet[RecordSync], requested_by: str = "") -> S
 
 
 def run_retry_failed(*, run: SyncRun, requested_by: str = "") -> SyncRun:
-    return records_retry(records=run.records.all(), requested_by=requested_by)
+    """Retry the records the run failed that are still failing now (a record fixed since, or retried and failed
+    again in a later run, is retried from its latest failure)."""
+    failed = set(run.records.filter(status=RecordStatus.FAILED).values_list("entity_map_id", "source_key"))
+    if not failed:
+        raise NothingToRetry("none of the selected records has failed")
+    keys = run.records.filter(status=RecordStatus.FAILED).values("source_key")
+    still = [row.pk for row in failing.failing_now(ignored=None).filter(
+        entity_map__project=run.project_id, source_key__in=keys).only("pk", "entity_map", "source_key")
+        if (row.entity_map_id, row.source_key) in failed]
+    if not still:
+        raise NothingToRetry(f"every record run #{run.pk} failed has succeeded or been skipped since")
+    return records_retry(records=RecordSync.objects.filter(pk__in=still), requested_by=requested_by)
+
+
+def failures_retry(*, records: QuerySet[RecordSync], requested_by: str = "") -> SyncRun:
+    """Retry those of `records` that are failing now (from the failing-records queue), in one new run."""
+    return records_retry(records=failing.failing_now(ignored=None).filter(pk__in=records.values("pk")),
+                         requested_by=requested_by)

@@ -205,22 +205,18 @@ def run_counts(*, run: SyncRun) -> dict[str, int]:
 
 
 def run_finish(*, run: SyncRun) -> bool:
-    """End the run with its counts and status; False when another worker already did."""
+    """End the run with its counts, status and note (services.run_results); False when another worker already did."""
+    from integration.services.run_results import run_result
+
     counts = run_counts(run=run)
-    stage_statuses = set(run.stages.values_list("status", flat=True))
-    succeeded = counts["created"] + counts["updated"] + counts["unchanged"] + counts["deleted"]
-    if StageStatus.FAILED in stage_statuses or (counts["failed"] and not succeeded):
-        status = RunStatus.FAILED
-    elif counts["failed"] or StageStatus.WARNING in stage_statuses:
-        status = RunStatus.WARNING
-    else:
-        status = RunStatus.SUCCEEDED
-    report = _key_changes_report(run)
+    result = run_result(run=run, counts=counts, stage_statuses=set(run.stages.values_list("status", flat=True)))
+    counts["known_failures"] = result.known_failures
+    message = "; ".join(part for part in (result.note, _key_changes_report(run)) if part)
     changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
-        status=status, finished_at=timezone.now(), counts=counts, **({"message": report} if report else {}))
+        status=result.status, finished_at=timezone.now(), counts=counts, **({"message": message} if message else {}))
     if changed:
-        log.info("run finished run=%s project=%s status=%s %s", run.pk, run.project.name, status,
-                 " ".join(f"{k}={v}" for k, v in counts.items()))
+        log.info("run finished run=%s project=%s status=%s %s%s", run.pk, run.project.name, result.status,
+                 " ".join(f"{k}={v}" for k, v in counts.items()), f" note={result.note}" if result.note else "")
     return bool(changed)
 
 

@@ -1,4 +1,5 @@
-"""Load a built-in template (a JSON file in `integration/sync_templates/`) into a project.
+"""Load a built-in template (a JSON file in `integration/sync_templates/`) into a project, or upgrade a project to a
+new version of it, keeping the project's own edits (services.upgrades).
 
 A template is data: entity maps in run order, each with its field maps, in the models' own field names. It is
 checked completely before anything is written (every rule builds, every lookup names a map of the template and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -16,19 +18,15 @@ from django.core.validators import validate_slug
 from django.db import transaction
 
 from integration.definitions import definition, field_rule
-from integration.mapping import MapDefinition, source_fields
-from integration.models import (
-    ChangeDetection,
-    Connection,
-    Direction,
-    EntityMap,
-    FieldMap,
-    KeyChange,
-    OrganizationMapping,
-    Project,
-    System,
-    ValueMapEntry,
+from integration.mapping import MapDefinition
+from integration.models import ChangeDetection, Connection, Direction, KeyChange, Project, System
+from integration.services.project_files import (
+    MAP_DEFAULTS,
+    maps_apply,
+    organization_mappings_apply,
+    project_document,
 )
+from integration.services.upgrades import MergeReport, documents_merge
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "sync_templates"
 _MAP_FIELDS = frozenset({
@@ -37,9 +35,7 @@ _MAP_FIELDS = frozenset({
     "destination_lookup_fields", "destination_api_key_fields", "destination_id_field", "link_attributes",
     "propagate_deletes", "on_key_change",
 })
-# A map that does not say what to do when a record's key changes creates the new record and reports the old one:
-# the one choice every destination allows (F&O refuses to change a key field).
-_DEFAULT_ON_KEY_CHANGE = KeyChange.CREATE_AND_REPORT
+_DEFAULT_ON_KEY_CHANGE = MAP_DEFAULTS["on_key_change"]
 _ORG_FIELDS = ("business_unit", "legal_entity", "is_default", "exports_products")
 
 
@@ -70,7 +66,7 @@ def template_definitions(*, template: Mapping) -> list[MapDefinition]:
 
 def _map_definition(spec: Mapping) -> MapDefinition:
     name = spec.get("name", "(unnamed)")
-    unknown = set(spec) - _MAP_FIELDS - {"field_maps", "notes"}
+    unknown = set(spec) - _MAP_FIELDS - {"field_maps", "notes", "enabled"}
     if unknown:
         raise TemplateError(f"{name}: unknown entity map fields {sorted(unknown)}")
     if spec.get("direction") not in Direction.values or spec.get("change_detection") not in ChangeDetection.values:
@@ -116,7 +112,8 @@ def _lookup_problem(target: Mapping | None, options: Mapping) -> str | None:
     return None
 
 
-def _check_organization_mappings(mappings: list[Mapping], template: Mapping) -> None:
+def organization_mappings_check(mappings: list[Mapping], template: Mapping) -> None:
+    """TemplateError when the mappings cannot route records: blank, a unit twice, two defaults, no product company."""
     for mapping in mappings:
         if not str(mapping.get("business_unit", "")).strip() or not str(mapping.get("legal_entity", "")).strip():
             raise TemplateError("an organization mapping needs a business unit and a legal entity")
@@ -158,17 +155,7 @@ def organization_mappings_build(*, pairs: list[tuple[str, str]], default_legal_e
     return mappings
 
 
-@transaction.atomic
-def template_load(*, name: str, project: str, sales_connection: Connection, finops_connection: Connection,
-                  organization_mappings: list[dict] | None = None, replace: bool = False) -> Project:
-    """Create a project from a template, or (with `replace`) bring an existing one back to the template.
-
-    Replacing updates entity maps in place by name, so their key links and change cursors stay (nothing is
-    synced twice); it keeps each map's enabled switch, and disables maps the template no longer has rather than
-    deleting their links and history. Organization mappings are replaced only when given.
-    """
-    template = template_read(name=name)
-    definitions = template_definitions(template=template)
+def _checked_target(project: str, sales_connection: Connection, finops_connection: Connection) -> None:
     try:
         validate_slug(project)
     except ValidationError:
@@ -177,46 +164,78 @@ def template_load(*, name: str, project: str, sales_connection: Connection, fino
         raise TemplateError(f"connection {sales_connection.name!r} is not a Dynamics 365 Sales connection")
     if finops_connection.system != System.FINOPS:
         raise TemplateError(f"connection {finops_connection.name!r} is not a Finance and Operations connection")
-    existing = Project.objects.select_for_update().filter(name=project).first()
-    if existing is not None and not replace:
-        raise TemplateError(f"project {project!r} already exists; load with replace to update it")
-    if existing is None and organization_mappings is None:
-        organization_mappings = [dict(m) for m in template["organization_mappings"]]
-    if organization_mappings is not None:
-        _check_organization_mappings(organization_mappings, template)
 
-    fields = {"template": name, "description": template.get("description", ""),
-              "sales_connection": sales_connection, "finops_connection": finops_connection}
-    project_obj, _ = Project.objects.update_or_create(name=project, defaults=fields)
-    if organization_mappings is not None:
-        project_obj.organization_mappings.all().delete()
-        OrganizationMapping.objects.bulk_create(
-            OrganizationMapping(project=project_obj, **{key: m.get(key, False) for key in _ORG_FIELDS})
-            for m in organization_mappings)
-    names = []
-    for order, (spec, definition_) in enumerate(zip(template["entity_maps"], definitions, strict=True), start=1):
-        _entity_map_load(project_obj, spec, definition_, order=order)
-        names.append(spec["name"])
-    project_obj.entity_maps.exclude(name__in=names).update(enabled=False)
+
+@transaction.atomic
+def template_load(*, name: str, project: str, sales_connection: Connection, finops_connection: Connection,
+                  organization_mappings: list[dict] | None = None, replace: bool = False,
+                  template: Mapping | None = None) -> Project:
+    """Create a project from a template (`template`: its data, else the built-in one named `name`), keeping the
+    template as the base of later upgrades; with `replace`, upgrade an existing one (`template_upgrade`)."""
+    template = dict(template) if template is not None else template_read(name=name)
+    template_definitions(template=template)
+    _checked_target(project, sales_connection, finops_connection)
+    existing = Project.objects.select_for_update().filter(name=project).first()
+    if existing is not None:
+        if not replace:
+            raise TemplateError(f"project {project!r} already exists; load with replace to update it")
+        return template_upgrade(project=existing, name=name, template=template, sales_connection=sales_connection,
+                                finops_connection=finops_connection,
+                                organization_mappings=organization_mappings).project
+    mappings = organization_mappings if organization_mappings is not None else [
+        dict(m) for m in template["organization_mappings"]]
+    organization_mappings_check(mappings, template)
+    project_obj = Project.objects.create(name=project, template=name, description=template.get("description", ""),
+                                         sales_connection=sales_connection, finops_connection=finops_connection,
+                                         template_base=template)
+    organization_mappings_apply(project=project_obj, mappings=mappings)
+    maps_apply(project=project_obj, specs=template["entity_maps"])
     return project_obj
 
 
-def _entity_map_load(project: Project, spec: Mapping, definition_: MapDefinition, *, order: int) -> EntityMap:
-    values = {key: spec[key] for key in _MAP_FIELDS - {"name"} if key in spec}
-    values.update(order=order, source_select=list(source_fields(definition_)),
-                  on_key_change=spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE))
-    entity_map, _ = EntityMap.objects.update_or_create(
-        project=project, name=spec["name"], defaults=values, create_defaults={**values, "enabled": True})
-    entity_map.field_maps.all().delete()
-    field_maps = FieldMap.objects.bulk_create(
-        FieldMap(entity_map=entity_map, order=position, destination_field=field["destination_field"],
-                 source_field=field.get("source_field", ""), transforms=field.get("transforms", []),
-                 options=field.get("options", {}), default_value=field.get("default_value"),
-                 max_length=field.get("max_length"), required=field.get("required", False),
-                 value_map_default=field.get("value_map_default"), omit_blank=field.get("omit_blank", False))
-        for position, field in enumerate(spec["field_maps"], start=1))
-    ValueMapEntry.objects.bulk_create(
-        ValueMapEntry(field_map=field_map, source_value=source_value, destination_value=destination_value)
-        for field_map, field in zip(field_maps, spec["field_maps"], strict=True)
-        for source_value, destination_value in field.get("value_map", {}).items())
-    return entity_map
+@dataclass
+class Upgrade:
+    project: Project
+    report: MergeReport
+
+
+class UpgradeRefused(TemplateError):
+    """The project has no record of the template it came from, so its own edits cannot be told apart."""
+
+
+@transaction.atomic
+def template_upgrade(*, project: Project, name: str, template: Mapping, sales_connection: Connection,
+                     finops_connection: Connection, organization_mappings: list[dict] | None = None,
+                     prefer_template: bool = False, reset: bool = False) -> Upgrade:
+    """Bring the project to a new version of its template and keep its own edits (services.upgrades: a three-way
+    merge with the template it was loaded from), in place: entity maps keep their links, cursors and history.
+    `reset` takes the template's maps whole, dropping the project's edits (each one is reported).
+    Organization mappings are replaced only when given."""
+    template_definitions(template=template)
+    _checked_target(project.name, sales_connection, finops_connection)
+    if project.template_base is None and not reset:
+        raise UpgradeRefused(
+            f"project {project.name} has no record of the template it was loaded from (it was loaded before p2c "
+            "kept one), so its own edits cannot be told from the template's changes and would be lost. Export it "
+            f"first (python manage.py export_project {project.name} > {project.name}.json), then reset it to the "
+            "template with --reset and put back what you need (python manage.py diff_projects shows the "
+            "differences)")
+    ours = project_document(project=project)
+    base = ours if reset else project.template_base
+    specs, report = documents_merge(base=base, ours=ours, theirs=template, prefer_template=prefer_template)
+    try:
+        template_definitions(template={"entity_maps": specs})
+    except TemplateError as exc:
+        raise TemplateError(f"the merged maps are not valid ({exc}); resolve it in the project (or upgrade with "
+                            "the template preferred) and try again") from None
+    if organization_mappings is not None:
+        organization_mappings_check(organization_mappings, template)
+    if project.description == base.get("description", ""):
+        project.description = template.get("description", project.description)
+    project.template, project.template_base = name, dict(template)
+    project.sales_connection, project.finops_connection = sales_connection, finops_connection
+    project.save()
+    if organization_mappings is not None:
+        organization_mappings_apply(project=project, mappings=organization_mappings)
+    maps_apply(project=project, specs=specs)
+    return Upgrade(project, report)

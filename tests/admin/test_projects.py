@@ -11,6 +11,7 @@ from django_celery_beat.models import PeriodicTask
 from integration.models import FieldMap, KeyLink, Project, RunStatus, SyncRun, ValueMapEntry
 from integration.services.schedules import periodic_task_name
 from tests.support import factories
+from tests.support.projects import connection_to
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +173,9 @@ def test_staff_without_permissions_are_refused(staff_without_perms):
         assert staff_without_perms.get(url).status_code == 403, url
 
 
-def test_entity_map_pages_show_field_maps_and_field_maps_edit_value_maps(admin_client_with_perms):
+def test_entity_map_pages_show_field_maps_and_field_maps_edit_value_maps(admin_client_with_perms, dataverse, finops):
+    connection_to(dataverse, system="dataverse", name="sales")  # the editor reads the environments' metadata
+    connection_to(finops, system="finops", name="fno")
     project = factories.project()
     entity_map = project.entity_maps.get(name="Accounts")
     field_map = FieldMap.objects.create(entity_map=entity_map, destination_field="AddressCountryRegionId",

@@ -15,7 +15,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from integration.models import RecordStatus, RunStatus
+from integration.models import DryRun, RecordStatus, RunStatus
 from integration.services.api_tokens import api_token_create
 from tests.support import factories
 
@@ -36,13 +36,21 @@ ENDPOINTS = [
     ("post", "/api/runs/{run}/cancel/"),
     ("get", "/api/records/{record}/"),
     ("post", "/api/records/retry/"),
+    ("get", "/api/projects/{project}/failing-records/"),
+    ("post", "/api/failing-records/retry/"),
+    ("post", "/api/failing-records/ignore/"),
+    ("post", "/api/failing-records/unignore/"),
+    ("get", "/api/dry-runs/{dry_run}/"),
+    ("get", "/api/dry-runs/{dry_run}/records/"),
+    ("get", "/api/projects/{project}/entity-maps/Accounts/preview/?key=K1"),
 ]
 
 
 @pytest.fixture
 def ids(project):
     run = factories.run(project, status=RunStatus.WARNING, records=[("Accounts", RecordStatus.FAILED)])
-    return {"project": project.name, "run": run.pk, "record": run.records.get().pk}
+    dry_run = DryRun.objects.create(project=project, trigger="api")
+    return {"project": project.name, "run": run.pk, "record": run.records.get().pk, "dry_run": dry_run.pk}
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
@@ -62,8 +70,8 @@ def test_a_wrong_token_gets_401(ids, method, path):
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 def test_no_permission_gets_403_whether_or_not_the_object_exists(nobody, ids, method, path):
     real = getattr(nobody, method)(path.format(**ids), {}, format="json")
-    missing = getattr(nobody, method)(path.format(project="no-such-project", run=999999, record=999999), {},
-                                      format="json")
+    missing = getattr(nobody, method)(path.format(project="no-such-project", run=999999, record=999999,
+                                                  dry_run=999999), {}, format="json")
     assert (real.status_code, missing.status_code) == (403, 403)
     assert real.json() == missing.json()
 
@@ -75,6 +83,8 @@ def test_no_permission_gets_403_whether_or_not_the_object_exists(nobody, ids, me
     ("post", "/api/runs/{run}/retry/", "change_syncrun"),
     ("post", "/api/runs/{run}/cancel/", "change_syncrun"),
     ("post", "/api/records/retry/", "change_syncrun"),
+    ("post", "/api/failing-records/retry/", "change_syncrun"),
+    ("post", "/api/failing-records/ignore/", "change_syncrun"),
 ])
 def test_readers_cannot_act(reader, ids, method, path, needs):
     response = getattr(reader, method)(path.format(**ids), {"ids": [ids["record"]]}, format="json")

@@ -19,6 +19,7 @@ def test_projects_are_listed_with_their_entity_maps_in_order(reader, project):
     assert first["name"] == "p2c"
     assert first["url"] == "http://testserver/api/projects/p2c/"
     assert first["runs_url"] == "http://testserver/api/projects/p2c/runs/"
+    assert first["failing_records_url"] == "http://testserver/api/projects/p2c/failing-records/"
     assert [m["name"] for m in first["entity_maps"]] == ["Accounts", "Contacts"]
     assert first["entity_maps"][0]["source_entity_set"] == "accounts"
     assert "webhook_secret" not in first

@@ -27,6 +27,7 @@ from integration.services.templates import (
     template_definitions,
     template_load,
     template_read,
+    template_upgrade,
 )
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,7 @@ def test_loading_an_existing_project_without_replace_is_refused(sales, finops):
         load(sales, finops)
 
 
-def test_replacing_updates_the_maps_in_place_and_keeps_links_and_cursors(sales, finops):
+def test_resetting_brings_the_maps_back_to_the_template_in_place_and_keeps_links_and_cursors(sales, finops):
     project = load(sales, finops)
     accounts = project.entity_maps.get(name="Accounts")
     link = KeyLink.objects.create(entity_map=accounts, source_key="ACC-1", destination_key="x",
@@ -152,7 +153,9 @@ def test_replacing_updates_the_maps_in_place_and_keeps_links_and_cursors(sales, 
                                      source_entity_set="x", source_key_fields=["a"], change_detection="full_scan",
                                      destination_entity_set="y", destination_key_fields=["b"])
 
-    again = load(sales, finops, replace=True)
+    again = template_upgrade(project=project, name="prospect_to_cash", sales_connection=sales,
+                             finops_connection=finops, template=template_read(name="prospect_to_cash"),
+                             reset=True).project
 
     assert again.pk == project.pk
     accounts = again.entity_maps.get(name="Accounts")
@@ -247,7 +250,8 @@ def test_a_faulty_template_is_refused_naming_the_fault(change, message):
         template_definitions(template=broken(change))
 
 
-def test_each_map_says_what_a_key_change_does_and_a_reload_brings_that_back(sales, finops):
+def test_each_map_says_what_a_key_change_does_a_reload_keeps_the_projects_choice_and_a_reset_brings_it_back(
+        sales, finops):
     """F&O's keys cannot change, and whether a contact person's ContactPersonId may is not published: F&O maps
     create and report; Sales products are renamed (Dataverse lets an alternate-key column change)."""
     project = load(sales, finops)
@@ -260,7 +264,10 @@ def test_each_map_says_what_a_key_change_does_and_a_reload_brings_that_back(sale
 
     again = load(sales, finops, replace=True)
 
-    assert again.entity_maps.get(name="Accounts").on_key_change == KeyChange.CREATE_AND_REPORT
+    assert again.entity_maps.get(name="Accounts").on_key_change == KeyChange.RENAME  # the project's own edit
+    reset = template_upgrade(project=again, name="prospect_to_cash", template=template_read(name="prospect_to_cash"),
+                             sales_connection=sales, finops_connection=finops, reset=True).project
+    assert reset.entity_maps.get(name="Accounts").on_key_change == KeyChange.CREATE_AND_REPORT
 
 
 def test_a_map_that_does_not_say_creates_and_reports_on_a_key_change():

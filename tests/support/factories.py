@@ -87,7 +87,7 @@ def run(project: Project, *, status: str = RunStatus.SUCCEEDED, mode: str = Sync
             payload=None if failed else {"Number": f"K{number:04d}"},
             outcome="" if failed or record_status in (RecordStatus.PENDING, RecordStatus.RUNNING) else "created",
             error_type="mapping" if failed else "", error_field="Country" if failed else "",
-            error_message=f"K{number:04d}: Country: no value map entry for 'Atlantis'" if failed else "")
+            error_message="no value map entry for 'Atlantis'" if failed else "", finished_at=now)
     if finished:
         SyncRun.objects.filter(pk=made.pk).update(counts=run_counts(run=made))
     made.refresh_from_db()
