@@ -22,6 +22,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from integration.crypto import SecretUnreadable
+from integration.mapping import error_text
 from integration.models import (
     ACTIVE_RUN_STATUSES,
     AlertIncident,
@@ -120,8 +121,8 @@ def failures_found(rule: AlertRule, now: datetime) -> Findings:
     findings = {}
     for pk, entity_map in maps.items():
         latest = failed.filter(entity_map_id=pk).order_by("-finished_at", "-id").values_list(
-            "source_key", "error_message")[:3]
-        examples = "; ".join(f"{key}: {message[:200]}" for key, message in latest)
+            "source_key", "error_field", "error_message")[:3]
+        examples = "; ".join(f"{key}: {error_text(field, message)[:200]}" for key, field, message in latest)
         findings[f"entity_map:{pk}"] = Finding(
             f"{entity_map.name}: {counts[pk]} records failed in the last {rule.window_minutes} minutes "
             f"(threshold {rule.threshold}). Latest: {examples}", entity_map)

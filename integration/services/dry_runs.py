@@ -135,7 +135,8 @@ def _dry_read(dry_run: DryRun, entity_map: EntityMap, planned: dict, cursor: str
 def _dry_page(dry_run: DryRun, entity_map: EntityMap, definition: mapping.MapDefinition,
               upserts: Mapping[str, tuple[str, dict]], resolver: _DryRunResolver, binds: Mapping[str, str],
               mine: dict, counts: Counter) -> None:
-    links = binder.links_of(entity_map=entity_map, source_keys=upserts)
+    links = binder.links_of(entity_map=entity_map,
+                            records=[(key, source_id) for key, (source_id, _) in upserts.items()])
     evaluated = []
     for key, (source_id, record) in upserts.items():
         evaluation = comparison.evaluate(definition=definition, record=record, resolver=resolver,

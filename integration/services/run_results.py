@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from integration.models import RunStatus, StageStatus, SyncRun
+from integration.models import RecordStatus, RunStatus, StageStatus, SyncRun
 from integration.services import failing
 
 EXIT_CODES = {RunStatus.SUCCEEDED: 0, RunStatus.WARNING: 1}  # anything else (failed, cancelled): 2
@@ -34,7 +34,7 @@ def run_result(*, run: SyncRun, counts: Mapping[str, int], stage_statuses: Colle
     succeeded = sum(counts.get(name, 0) for name in ("created", "updated", "unchanged", "deleted"))
     if StageStatus.FAILED in stage_statuses or (new and not succeeded):
         status = RunStatus.FAILED
-    elif new:
+    elif new or _stage_warned_without_failures(run, stage_statuses):
         status = RunStatus.WARNING
     else:
         status = RunStatus.SUCCEEDED
@@ -51,6 +51,14 @@ def run_result(*, run: SyncRun, counts: Mapping[str, int], stage_statuses: Colle
         return RunResult(status, "", known)
     lead = "nothing new failed" if not new else f"{new} records failed"
     return RunResult(status, f"{lead}; {'; '.join(known_parts)}: see the failing-records queue", known)
+
+
+def _stage_warned_without_failures(run: SyncRun, stage_statuses: Collection[str]) -> bool:
+    """A stage can end in warning for something other than its records (a paused entity map skipped it): the run
+    says so too. A stage in warning for failed records is judged by those records above."""
+    if StageStatus.WARNING not in stage_statuses:
+        return False
+    return run.stages.filter(status=StageStatus.WARNING).exclude(records__status=RecordStatus.FAILED).exists()
 
 
 def run_exit_code(*, run: SyncRun) -> int:
