@@ -35,9 +35,10 @@ FINOPS_REFERENCE_FIELDS = {
     "PaymentTermsName": ("PaymentTerms", "Name"),
 }
 # Columns Dataverse fills itself on create, though their metadata says SystemRequired: the owner and the state,
-# and choices and yes/no columns, which take their default value (product's productstructure is 1, Product).
+# and choices and yes/no columns, which take their default value (product's productstructure is 1, Product), and
+# the table half of a polymorphic lookup (EntityName: owneridtype, customeridtype), set with the lookup itself.
 _SYSTEM_FILLED = frozenset({"ownerid", "statecode", "statuscode"})
-_DEFAULTED_TYPES = frozenset({"Picklist", "Boolean", "State", "Status", "Owner"})
+_DEFAULTED_TYPES = frozenset({"Picklist", "Boolean", "State", "Status", "Owner", "EntityName"})
 _NUMBER_TYPES = frozenset({"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double", "Edm.Single", "Edm.Byte"})
 
 

@@ -35,7 +35,7 @@ _MAP_FIELDS = frozenset({
     "name", "direction", "source_entity_set", "source_key_fields", "source_id_field", "source_filter",
     "conditions", "change_detection", "watermark_field", "destination_entity_set", "destination_key_fields",
     "destination_lookup_fields", "destination_api_key_fields", "destination_id_field", "link_attributes",
-    "propagate_deletes", "on_key_change",
+    "propagate_deletes", "on_key_change", "create_only", "system_of_record",
 })
 # A map that does not say what to do when a record's key changes creates the new record and reports the old one:
 # the one choice every destination allows (F&O refuses to change a key field).
@@ -65,18 +65,21 @@ def template_definitions(*, template: Mapping) -> list[MapDefinition]:
     if len(set(names)) != len(names):
         raise TemplateError("entity map names must be unique")
     _check_lookups(template["entity_maps"], definitions)
+    _check_reverse_maps(template["entity_maps"])
     return definitions
 
 
 def _map_definition(spec: Mapping) -> MapDefinition:
     name = spec.get("name", "(unnamed)")
-    unknown = set(spec) - _MAP_FIELDS - {"field_maps", "notes"}
+    unknown = set(spec) - _MAP_FIELDS - {"field_maps", "notes", "reverse_map"}
     if unknown:
         raise TemplateError(f"{name}: unknown entity map fields {sorted(unknown)}")
     if spec.get("direction") not in Direction.values or spec.get("change_detection") not in ChangeDetection.values:
         raise TemplateError(f"{name}: invalid direction or change detection")
     if spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE) not in KeyChange.values:
         raise TemplateError(f"{name}: on_key_change must be one of {', '.join(KeyChange.values)}")
+    if spec.get("system_of_record", "") not in ("", *System.values):
+        raise TemplateError(f"{name}: system_of_record must be one of {', '.join(System.values)}")
     if bool(spec.get("destination_lookup_fields")) != bool(spec.get("destination_api_key_fields")):
         raise TemplateError(f"{name}: lookup fields find a record whose own key is server-generated; "
                             "give both destination_lookup_fields and destination_api_key_fields")
@@ -103,6 +106,26 @@ def _check_lookups(specs: list[Mapping], definitions: Iterable[MapDefinition]) -
                 if problem:
                     raise TemplateError(f"{spec['name']}: {rule.destination} looks up {target_name}, {problem}")
         earlier[spec["name"]] = spec
+
+
+def _check_reverse_maps(specs: list[Mapping]) -> None:
+    """A two-way flow is two maps naming each other, each reading what the other writes, in opposite directions,
+    agreeing on the system of record."""
+    by_name = {spec["name"]: spec for spec in specs}
+    for spec in specs:
+        name = spec.get("reverse_map")
+        if not name:
+            continue
+        other = by_name.get(name)
+        if other is None or other.get("reverse_map") != spec["name"]:
+            raise TemplateError(f"{spec['name']}: its reverse map {name} must be a map of the template that names "
+                                f"{spec['name']} as its own reverse map")
+        if (other["direction"] == spec["direction"] or other["source_entity_set"] != spec["destination_entity_set"]
+                or other["destination_entity_set"] != spec["source_entity_set"]):
+            raise TemplateError(f"{spec['name']}: its reverse map {name} must sync the same entity sets the other way")
+        if {spec.get("system_of_record", ""), other.get("system_of_record", "")} - {""} not in ({"finops"},
+                                                                                            {"dataverse"}, set()):
+            raise TemplateError(f"{spec['name']} and {name} must agree on the system of record")
 
 
 def _lookup_problem(target: Mapping | None, options: Mapping) -> str | None:
@@ -193,18 +216,21 @@ def template_load(*, name: str, project: str, sales_connection: Connection, fino
         OrganizationMapping.objects.bulk_create(
             OrganizationMapping(project=project_obj, **{key: m.get(key, False) for key in _ORG_FIELDS})
             for m in organization_mappings)
-    names = []
+    loaded = {}
     for order, (spec, definition_) in enumerate(zip(template["entity_maps"], definitions, strict=True), start=1):
-        _entity_map_load(project_obj, spec, definition_, order=order)
-        names.append(spec["name"])
-    project_obj.entity_maps.exclude(name__in=names).update(enabled=False)
+        loaded[spec["name"]] = _entity_map_load(project_obj, spec, definition_, order=order)
+    for spec in template["entity_maps"]:
+        EntityMap.objects.filter(pk=loaded[spec["name"]].pk).update(
+            reverse_map=loaded[spec["reverse_map"]] if spec.get("reverse_map") else None)
+    project_obj.entity_maps.exclude(name__in=list(loaded)).update(enabled=False)
     return project_obj
 
 
 def _entity_map_load(project: Project, spec: Mapping, definition_: MapDefinition, *, order: int) -> EntityMap:
     values = {key: spec[key] for key in _MAP_FIELDS - {"name"} if key in spec}
     values.update(order=order, source_select=list(source_fields(definition_)),
-                  on_key_change=spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE))
+                  on_key_change=spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE),
+                  create_only=spec.get("create_only", False), system_of_record=spec.get("system_of_record", ""))
     entity_map, _ = EntityMap.objects.update_or_create(
         project=project, name=spec["name"], defaults=values, create_defaults={**values, "enabled": True})
     entity_map.field_maps.all().delete()
