@@ -201,7 +201,8 @@ class EntityMapAdmin(admin.ModelAdmin):
                                "source_filter", "conditions", "change_detection", "watermark_field")}),
         ("Destination", {"fields": ("destination_entity_set", "destination_key_fields",
                                     "destination_lookup_fields", "destination_id_field", "link_attributes",
-                                    "propagate_deletes", "on_key_change")}),
+                                    "propagate_deletes", "on_key_change", "create_only")}),
+        ("Two-way flow", {"fields": ("reverse_map", "system_of_record")}),
     )
 
 
