@@ -282,3 +282,23 @@ def test_free_text_invoices_and_documents_of_customers_p2c_did_not_sync_stay_out
         [row] = RecordSync.objects.filter(run=run, entity_map__name=name)
         assert row.status == RecordStatus.SKIPPED
         assert "is not linked in Accounts or Contacts to customers" in row.error_message
+
+
+def test_an_order_p2c_created_in_fo_does_not_come_back_even_when_the_reverse_map_would_take_it(shop):
+    """The echo is found from the data itself: with the F&O to Sales map told to take every order of external
+    customers (its status and totals conditions removed), the order p2c has just created in F&O is still not
+    written back over its Sales original."""
+    project, sales, fno = shop
+    reverse = project.entity_maps.get(name="Sales orders from F&O")
+    reverse.conditions = [c for c in reverse.conditions
+                          if c["field"] not in ("SalesOrderProcessingStatus", "AreTotalsUpdated")]
+    reverse.save()
+    order = sales.order(account_in(sales, "usmf"), [(products()[0], 1, None)])
+    sales_writes = writes(sales.handle)
+
+    run = synced(project)
+
+    assert fno.order("usmf", order["ordernumber"])["SalesOrderProcessingStatus"] == "Active"
+    assert run.stages.get(entity_map__name="Sales orders from F&O").records_echoed == 1
+    assert not RecordSync.objects.filter(run=run, entity_map=reverse).exists()
+    assert writes(sales.handle) == sales_writes  # p2c wrote to F&O only
