@@ -12,6 +12,7 @@ import enum
 import hashlib
 import json
 import string
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -26,11 +27,15 @@ class _Missing(enum.Enum):
 
 NO_DEFAULT = _Missing.NO_DEFAULT  # a value map without a default: an unmapped value is an error
 
-TRANSFORMS = ("copy", "constant", "value_map", "lookup", "reference", "legal_entity", "format", "convert", "per_unit")
-PER_UNIT_PARTS = ("unit", "rounding")
+TRANSFORMS = ("copy", "constant", "value_map", "lookup", "reference", "legal_entity", "format", "convert", "per_unit",
+              "derived_id")
+PER_UNIT_PARTS = ("unit", "rounding", "line")
 CONDITION_OPS = ("eq", "ne", "in", "not_in", "blank", "not_blank", "true", "false")
-LOOKUP_MATCHES = ("source_id", "source_key", "destination_id")
-WHEN_MISSING = ("wait", "skip")
+LOOKUP_MATCHES = ("source_id", "source_key", "destination_id", "destination_key")
+LOOKUP_RETURNS = ("source_key", "source_id", "destination_id")
+WHEN_MISSING = ("wait", "skip", "blank")
+# The namespace of the ids `derived_id` makes: the same text gives the same GUID in every installation.
+DERIVED_ID_NAMESPACE = uuid.UUID("6a1c7c0e-3b7e-5c4e-9f2d-70326320d1d5")
 _VERSION_FIELDS = frozenset({"versionnumber", "etag", "rowversion"})
 
 
@@ -53,7 +58,8 @@ class MappingError(Exception):
 
 
 class MissingLink(MappingError):
-    """A lookup's target record is not linked (yet): "wait" retries later, "skip" leaves the record out."""
+    """A lookup's target record is not linked (yet): "wait" retries later, "skip" leaves the record out ("blank",
+    the third choice, never raises: the field is blank)."""
 
     def __init__(self, record_key: str, field: str, entity_maps: Sequence[str], value: str, when_missing: str):
         names = " or ".join(entity_maps)
@@ -107,7 +113,7 @@ class FieldRule:
         for name in self.options:
             if name not in self.transforms:
                 raise ValueError(f"{self.destination}: options for {name!r}, which is not among its transforms")
-        for name in ("constant", "lookup", "reference", "format", "convert", "per_unit"):
+        for name in ("constant", "lookup", "reference", "format", "convert", "per_unit", "derived_id"):
             if name in self.transforms:
                 _check_options(self.destination, name, self.options.get(name, {}))
         if "value_map" in self.transforms and not self.value_map and self.value_map_default is NO_DEFAULT:
@@ -120,16 +126,20 @@ def _check_options(destination: str, name: str, options: Mapping) -> None:
     """Reject a malformed definition when it is built, not when the first record meets it."""
     needed = {"constant": ("value",), "lookup": ("entity_maps",), "format": ("template",), "convert": ("to",),
               "reference": ("system", "entity_set", "match_field", "return_field"),
-              "per_unit": ("quantity_field", "part")}[name]
+              "per_unit": ("quantity_field", "part"), "derived_id": ("template",)}[name]
     missing = [key for key in needed if key not in options]
     if missing:
         raise ValueError(f"{destination}: {name} needs {', '.join(missing)}")
     if name == "lookup":
         returns = options.get("return", "destination_id")
-        if (options.get("match", "source_id") not in LOOKUP_MATCHES
+        match = options.get("match", "source_id")
+        key_fields = options.get("key_fields")
+        if (match not in LOOKUP_MATCHES
                 or options.get("when_missing", "wait") not in WHEN_MISSING or not options["entity_maps"]
-                or not (returns in ("source_key", "destination_id")
-                        or returns.startswith(("destination_key.", "attributes.")))):
+                or not (returns in LOOKUP_RETURNS or returns.startswith(("destination_key.", "attributes.")))
+                or (key_fields is not None and (match not in ("source_key", "destination_key")
+                                                or not _key_field_pairs(key_fields)))
+                or (match == "destination_key" and key_fields is None)):
             raise ValueError(f"{destination}: invalid lookup options {dict(options)!r}")
     elif name == "reference":
         if options["system"] not in ("source", "destination"):
@@ -140,12 +150,28 @@ def _check_options(destination: str, name: str, options: Mapping) -> None:
                 raise ValueError(f"{destination}: reference where {field_name} needs a value, or entity_set, "
                                  "match_field, value and return_field to look it up")
     elif name == "per_unit" and (options["part"] not in PER_UNIT_PARTS
-                                 or not isinstance(options.get("places", 2), int)):
-        raise ValueError(f"{destination}: per_unit part must be one of {', '.join(PER_UNIT_PARTS)}")
+                                 or not isinstance(options.get("places", 2), int)
+                                 or (options["part"] == "line") != ("rounding_field" in options)):
+        raise ValueError(f"{destination}: per_unit part must be one of {', '.join(PER_UNIT_PARTS)}, and part "
+                         "line (only) names the rounding_field")
     elif name == "convert" and options["to"] not in CONVERSIONS:
         raise ValueError(f"{destination}: unknown conversion {options['to']!r}")
-    elif name == "format" and not all(part.isidentifier() for part in _template_fields(options["template"])):
-        raise ValueError(f"{destination}: format template fields must be plain field names")
+    elif name in ("format", "derived_id") and not all(part.isidentifier()
+                                                      for part in _template_fields(options["template"])):
+        raise ValueError(f"{destination}: {name} template fields must be plain field names")
+
+
+def _key_field_pairs(key_fields: object) -> tuple[tuple[str, str], ...]:
+    """A lookup's key_fields as (key field, record field) pairs: a list names fields both sides call alike, a
+    mapping pairs the key's field names with the record's (a customer key's CustomerAccount is an order's
+    OrderingCustomerAccountNumber). Empty when malformed."""
+    if isinstance(key_fields, Mapping):
+        pairs = tuple((str(name), field) for name, field in key_fields.items())
+    elif isinstance(key_fields, list | tuple):
+        pairs = tuple((field, field) for field in key_fields)
+    else:
+        return ()
+    return pairs if pairs and all(isinstance(field, str) and field for _, field in pairs) else ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +207,7 @@ class LinkTarget:
     destination_key: Mapping[str, object]
     destination_id: str
     attributes: Mapping[str, object]
+    source_id: str = ""
 
 
 class Resolver(Protocol):
@@ -250,24 +277,39 @@ def unmapped_value(reason: str) -> str | None:
 
 
 def _lookup(value, rule, record, resolver):
+    options = rule.options["lookup"]
+    if "key_fields" in options:
+        value = lookup_value(options, record)
     if blank(value):
         return None
-    options = rule.options["lookup"]
     entity_maps = tuple(options["entity_maps"])
     target = resolver.link(entity_maps, options.get("match", "source_id"), text(value))
     if target is None:
+        if options.get("when_missing", "wait") == "blank":
+            return None
         raise _Unlinked(entity_maps, text(value), options.get("when_missing", "wait"))
     returns = options.get("return", "destination_id")
-    if returns == "source_key":
-        result = target.source_key
-    elif returns == "destination_id":
-        result = target.destination_id
+    if returns in LOOKUP_RETURNS:
+        result = getattr(target, returns)
     else:
         part, name = returns.split(".", 1)
         result = (target.destination_key if part == "destination_key" else target.attributes).get(name)
     if blank(result):
         raise _Reject(f"the linked record {target.source_key} has no {returns}")
     return result
+
+
+def lookup_value(options: Mapping, record: Mapping) -> str | None:
+    """What a lookup with key_fields matches: the record's values of those fields, spelled as the other map's
+    links spell the key (`source_key` or `destination_key_text`); None when one of them is blank."""
+    pairs = _key_field_pairs(options["key_fields"])
+    values = {name: record.get(field) for name, field in pairs}
+    if any(blank(value) for value in values.values()):
+        return None
+    if options.get("match") == "destination_key":
+        return destination_key_text(values)
+    texts = [text(value) for value in values.values()]
+    return texts[0] if len(texts) == 1 else json.dumps(texts, ensure_ascii=False, separators=(",", ":"))
 
 
 def _reference(value, rule, record, resolver):
@@ -328,12 +370,18 @@ def _per_unit(value, rule, record, resolver):
 
     Rounding the unit amount loses cents (10.00 over 3 is 3.33, which makes 9.99), so Microsoft's sales order
     template books the difference as a charge on the line: part "unit" is the rounded unit amount, part
-    "rounding" that charge (9.99 - 10.00 = -0.01), and together they give back the line amount exactly."""
+    "rounding" that charge (9.99 - 10.00 = -0.01), and together they give back the line amount exactly. Part
+    "line" goes the other way (F&O to Sales): the unit amount times the quantity less the rounding charge in
+    `rounding_field` (3 x 3.33 + 0.01 = 10.00)."""
     options = rule.options["per_unit"]
     total = Decimal(0) if blank(value) else _decimal(value)
     quantity_value = record.get(options["quantity_field"])
     quantity = Decimal(0) if blank(quantity_value) else _decimal(quantity_value)
     places = Decimal(1).scaleb(-int(options.get("places", 2)))
+    if options["part"] == "line":
+        charge_value = record.get(options["rounding_field"])
+        charge = Decimal(0) if blank(charge_value) else _decimal(charge_value)
+        return float((total * quantity - charge).quantize(places, rounding=ROUND_HALF_EVEN))
     if quantity == 0:
         if total == 0:
             return 0.0
@@ -342,6 +390,21 @@ def _per_unit(value, rule, record, resolver):
     if options["part"] == "unit":
         return float(unit)
     return float((unit * quantity - total).quantize(places, rounding=ROUND_HALF_EVEN))
+
+
+def _derived_id(value, rule, record, resolver):
+    """The id of a record p2c creates in Sales from one that has no GUID (an F&O order line): a name-based GUID
+    (UUID 5) of the template filled from the record, the same at every run, so an upsert by primary key finds the
+    record it created. A value an earlier transform found (a lookup of the Sales record's own id) is kept."""
+    if not blank(value):
+        return value
+    template = rule.options["derived_id"]["template"]
+    names = _template_fields(template)
+    empty = [name for name in names if blank(record.get(name))]
+    if empty:
+        raise _Reject(f"cannot derive an id: {', '.join(empty)} is blank")
+    return str(uuid.uuid5(DERIVED_ID_NAMESPACE, template.format_map({name: text(record.get(name))
+                                                                       for name in names})))
 
 
 def _decimal(value: object) -> Decimal:
@@ -356,7 +419,7 @@ def _decimal(value: object) -> Decimal:
 
 _TRANSFORM_FUNCTIONS = {"copy": _copy, "constant": _constant, "value_map": _value_map, "lookup": _lookup,
                         "reference": _reference, "legal_entity": _legal_entity, "format": _format,
-                        "convert": _convert, "per_unit": _per_unit}
+                        "convert": _convert, "per_unit": _per_unit, "derived_id": _derived_id}
 
 
 # --- records ---------------------------------------------------------------------------------------------------
@@ -393,14 +456,22 @@ def source_key(definition: MapDefinition, record: Mapping) -> str:
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
+def _same(value: object, expected: object) -> bool:
+    """Numbers compare as numbers (F&O answers 0.0 where a condition says 0), anything else as folded text."""
+    numbers = [item for item in (value, expected) if isinstance(item, int | float) and not isinstance(item, bool)]
+    if len(numbers) == 2:
+        return Decimal(str(value)) == Decimal(str(expected))
+    return fold(value) == fold(expected)
+
+
 def _condition_failure(condition: Condition, value: object) -> str | None:
     name, op, expected = condition.field, condition.op, condition.value
     if op in ("eq", "ne"):
-        equal = fold(value) == fold(expected)
+        equal = _same(value, expected)
         if equal != (op == "eq"):
             return f"{name} is {value!r}, not {expected!r}" if op == "eq" else f"{name} is {expected!r}"
     elif op in ("in", "not_in"):
-        inside = fold(value) in {fold(item) for item in expected}
+        inside = any(_same(value, item) for item in expected)
         if inside != (op == "in"):
             return f"{name} is {value!r}, not one of {list(expected)!r}" if op == "in" else f"{name} is {value!r}"
     elif op in ("blank", "not_blank"):
@@ -457,10 +528,13 @@ def source_fields(definition: MapDefinition) -> tuple[str, ...]:
     names += [condition.field for condition in definition.conditions]
     for rule in definition.fields:
         names.append(rule.source)
-        if "format" in rule.transforms:
-            names += [n for n in _template_fields(rule.options["format"]["template"]) if n != "value"]
+        for name in ("format", "derived_id"):
+            if name in rule.transforms:
+                names += [n for n in _template_fields(rule.options[name]["template"]) if n != "value"]
         if "per_unit" in rule.transforms:
-            names.append(rule.options["per_unit"]["quantity_field"])
+            names += [rule.options["per_unit"]["quantity_field"], rule.options["per_unit"].get("rounding_field", "")]
+        if "key_fields" in rule.options.get("lookup", {}):
+            names += [field for _, field in _key_field_pairs(rule.options["lookup"]["key_fields"])]
     return tuple(dict.fromkeys(name for name in names if name))
 
 

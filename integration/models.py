@@ -224,6 +224,20 @@ class EntityMap(models.Model):
     paused_reason = models.CharField(max_length=500, blank=True)
     resumed_at = models.DateTimeField(null=True, blank=True,
                                       help_text="Failures before this no longer count toward an alert's threshold")
+    create_only = models.BooleanField(
+        default=False, help_text="Write a record only while the destination does not have it (no link, and not the "
+                                 "counterpart of a record the reverse map wrote): after that the destination owns "
+                                 "it, and later changes at the source are reported on the record, not written")
+    reverse_map = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The entity map that syncs the same records the other way (a two-way flow): what p2c writes "
+                  "through one never comes back through the other, and a record changed on both sides between "
+                  "two runs is resolved by the system of record")
+    system_of_record = models.CharField(
+        max_length=20, choices=System.choices, blank=True,
+        help_text="Two-way flows: the system whose change wins when a record changed on both sides since the last "
+                  "sync (the other side's change is reported on the record and the run). Blank: the reverse map's "
+                  "choice, else Finance and Operations")
 
     class Meta:
         ordering = ["project", "order", "id"]
@@ -300,6 +314,9 @@ class KeyLink(models.Model):
     attributes = models.JSONField(default=dict, blank=True, help_text="Destination values later lookups need")
     payload_hash = models.CharField(max_length=64, blank=True)
     source_hash = models.CharField(max_length=64, blank=True)
+    written = models.JSONField(
+        default=dict, blank=True, help_text="Two-way flows: the destination record as the reverse map reads it, "
+                                            "read back right after p2c wrote it (its own write, should it come back)")
     source_deleted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField()
 
@@ -423,6 +440,8 @@ class SyncStage(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life while reading changes")
     records_read = models.PositiveIntegerField(default=0)
     records_ineligible = models.PositiveIntegerField(default=0)
+    records_echoed = models.PositiveIntegerField(
+        default=0, help_text="Records read that were p2c's own writes through the reverse map (not synced)")
     next_cursor = models.TextField(blank=True, help_text="Where the next run starts, saved when this stage ends")
     plan_attempts = models.PositiveIntegerField(default=0, help_text="Times the stage started reading its changes")
     message = models.TextField(blank=True)
@@ -434,6 +453,13 @@ class SyncStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity_map.name} ({self.status})"
+
+
+class Conflict(models.TextChoices):
+    """How a record changed on both sides of a two-way flow since the last sync was resolved."""
+
+    OVERWROTE = "overwrote", "Changed on both sides: written over the other side's change (system of record)"
+    YIELDED = "yielded", "Changed on both sides: not written (the other side is the system of record)"
 
 
 class RecordStatus(models.TextChoices):
@@ -491,6 +517,8 @@ class RecordSync(models.Model):
     notes = models.TextField(blank=True, help_text="What p2c changed about the record on its way (e.g. "
                                                    "characters the database cannot store, removed), or a key "
                                                    "change it handled")
+    conflict = models.CharField(max_length=20, choices=Conflict.choices, blank=True,
+                                help_text="Two-way flows: the record had changed on both sides since the last sync")
     error_type = models.CharField(max_length=50, blank=True)
     error_field = models.CharField(max_length=200, blank=True)
     error_message = models.TextField(blank=True)

@@ -19,7 +19,7 @@ def test_demo_once_syncs_every_eligible_record_and_reports_exactly_the_bad_ones(
     try:
         result = subprocess.run(
             [sys.executable, "manage.py", "demo", "--once", "--accounts", "120", "--contacts", "120", "--products",
-             "40", "--quotes", "25", "--port", "0"],
+             "40", "--quotes", "25", "--orders", "8", "--port", "0"],
             cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
     finally:
         embedded_redis.stop(tmp_path / "var")  # the demo stops its own; not when it was killed for taking too long
@@ -29,7 +29,9 @@ def test_demo_once_syncs_every_eligible_record_and_reports_exactly_the_bad_ones(
     summary = json.loads((tmp_path / "var" / "demo-summary.json").read_text())
     assert summary["ok"] is True
     full = summary["full_run"]
-    assert list(full) == ["Products", "Accounts", "Contacts", "Contacts to customers", "Quotes", "Quote lines"]
+    assert list(full) == ["Products", "Product price list items", "Accounts", "Contacts", "Contacts to customers",
+                          "Quotes", "Quote lines", "Sales orders", "Sales order lines", "Sales orders from F&O",
+                          "Sales order lines from F&O", "Freight tax lines", "Sales invoices", "Sales invoice lines"]
     bad = {(b["entity_map"], b["source_key"]) for b in summary["bad_records"]}
     assert {name for name, _ in bad} == {"Accounts", "Products"}
     for name, row in full.items():
@@ -39,6 +41,14 @@ def test_demo_once_syncs_every_eligible_record_and_reports_exactly_the_bad_ones(
     incremental = summary["incremental_run"]
     for name, keys in summary["changed"].items():
         assert incremental[name]["created"] + incremental[name]["updated"] == len(keys)
+    orders = summary["orders"]
+    assert (orders["sales_orders_to_finops"], orders["finops_orders_to_sales"],
+            orders["invoices_to_sales"]) == (8, 2, 8)
+    to_finops, back, quiet = orders["runs"]
+    assert (to_finops["Sales orders"]["created"], to_finops["Sales orders from F&O"]["created"]) == (8, 2)
+    assert (back["Sales orders from F&O"]["updated"], back["Freight tax lines"]["created"],
+            back["Sales invoices"]["created"]) == (8, 8, 8)
+    assert sum(row["created"] + row["updated"] for row in quiet.values()) == 0  # p2c's writes do not come back
     assert "OK: every eligible record was synced" in result.stdout
     assert "the dry run foresaw exactly the changes" in result.stdout
 

@@ -22,6 +22,7 @@ LABELS = {
     "lookup": "Lookup through another entity map's links", "reference": "Reference data lookup",
     "legal_entity": "Legal entity from the organization mappings", "format": "Format / concatenate",
     "convert": "Type conversion", "per_unit": "Per unit (a line amount spread over the quantity)",
+    "derived_id": "Derived id (the same GUID from the same fields, for records with none)",
 }
 STEPS = ("step_1", "step_2", "step_3")
 # "name = value", or "name = entity_set(match_field='value').return_field" (the field of another reference record)
@@ -93,6 +94,9 @@ class FieldMapForm(forms.Form):
     per_unit_quantity_field = forms.CharField(required=False, label="Quantity field")
     per_unit_part = forms.ChoiceField(choices=[(p, p) for p in PER_UNIT_PARTS], required=False, label="Part")
     per_unit_places = forms.IntegerField(required=False, min_value=0, max_value=10, label="Decimal places")
+    derived_id_template = forms.CharField(required=False, label="Template", widget=forms.TextInput(attrs={"size": 60}),
+                                          help_text="The fields that name the record, e.g. {SalesOrderNumber}/"
+                                                    "{LineCreationSequenceNumber}")
     default_value = forms.CharField(required=False, help_text="Sent when the value is blank")
     max_length = forms.IntegerField(required=False, min_value=1, help_text="Longer text is cut to this length")
     required = forms.BooleanField(required=False, help_text="A blank value fails the record")
@@ -166,6 +170,8 @@ class FieldMapForm(forms.Form):
             self.options["reference"] = reference
         if "format" in transforms:
             self.options["format"] = {"template": data.get("format_template") or "{value}"}
+        if "derived_id" in transforms:
+            self.options["derived_id"] = {"template": data.get("derived_id_template") or ""}
         if "convert" in transforms:
             self.options["convert"] = {"to": data.get("convert_to") or "string"}
             if data.get("convert_places") is not None:
@@ -229,6 +235,8 @@ class FieldMapForm(forms.Form):
                                                      for name, value in reference.get("where", {}).items()))
         if "format" in options:
             initial["format_template"] = options["format"].get("template")
+        if "derived_id" in options:
+            initial["derived_id_template"] = options["derived_id"].get("template")
         if "convert" in options:
             initial.update(convert_to=options["convert"].get("to"), convert_places=options["convert"].get("places"))
         if "per_unit" in options:

@@ -148,7 +148,8 @@ class EntityMapAdmin(ButtonsMixin, admin.ModelAdmin):
         ("Destination", {"fields": ("destination_entity_set", "destination_key_fields",
                                     "destination_lookup_fields", "destination_api_key_fields",
                                     "destination_id_field", "link_attributes", "propagate_deletes",
-                                    "on_key_change")}),
+                                    "on_key_change", "create_only")}),
+        ("Two-way flow", {"fields": ("reverse_map", "system_of_record")}),
         ("Paused", {"fields": ("paused", "paused_at", "paused_reason", "resumed_at"),
                     "description": "A paused map's stages are skipped until it is resumed (the list's actions)."}),
     )

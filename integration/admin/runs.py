@@ -181,7 +181,7 @@ class RecordSyncAdmin(ButtonsMixin, ReadOnlyAdmin):
     list_display = ("id", "run_link", "entity_map", "source_key", "operation", "status_badge", "outcome",
                     "attempts", "error_summary", "finished_at")
     list_display_links = ("id",)
-    list_filter = ("status", EntityMapFilter, RunFilter, "operation", "outcome")
+    list_filter = ("status", EntityMapFilter, RunFilter, "operation", "outcome", "conflict")
     search_fields = ("source_key", "source_id", "destination_key", "previous_destination_key", "error_message")
     list_select_related = ("entity_map__project", "run")
     actions = ["retry"]
@@ -189,7 +189,7 @@ class RecordSyncAdmin(ButtonsMixin, ReadOnlyAdmin):
     fieldsets = (
         (None, {"fields": ("run", "stage", "entity_map", "source_key", "source_id", "operation", "status",
                            "outcome", "attempts", "destination_key", "previous_destination_key", "notes",
-                           "retry_of")}),
+                           "conflict", "retry_of")}),
         ("Error", {"fields": ("error_said", "fix", "failing_state", "error_type")}),
         ("Source snapshot", {"fields": ("snapshot_json",)}),
         ("Payload written", {"fields": ("payload_json",)}),

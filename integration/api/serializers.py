@@ -24,10 +24,13 @@ from integration.services.run_results import run_exit_code
 
 
 class EntityMapSerializer(serializers.ModelSerializer):
+    reverse_map = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
     class Meta:
         model = EntityMap
         fields = ("name", "order", "enabled", "direction", "source_entity_set", "destination_entity_set",
-                  "change_detection", "propagate_deletes", "on_key_change", "paused", "paused_at", "paused_reason")
+                  "change_detection", "propagate_deletes", "on_key_change", "create_only", "reverse_map",
+                  "system_of_record", "paused", "paused_at", "paused_reason")
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -116,8 +119,8 @@ class RecordSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecordSync
         fields = ("id", "run", "entity_map", "source_key", "source_id", "operation", "status", "outcome",
-                  "attempts", "destination_key", "previous_destination_key", "notes", "error_type", "error_field",
-                  "error_message", "snapshot", "payload", "retry_of", "queued_at", "finished_at")
+                  "attempts", "destination_key", "previous_destination_key", "notes", "conflict", "error_type",
+                  "error_field", "error_message", "snapshot", "payload", "retry_of", "queued_at", "finished_at")
 
 
 class RunStartSerializer(serializers.Serializer):

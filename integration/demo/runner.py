@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from connectors.emulators import RunningEmulator, start
-from integration.demo import display, scenario
+from integration.demo import display, orders, scenario
 from integration.demo.commands import command_line, environment_note
 from integration.demo.processes import Processes, free_port
 from integration.mapping import error_text
@@ -46,6 +46,7 @@ class Demo:
         self.processes = Processes(self.var)
         self.emulators: list[RunningEmulator] = []
         self.story = scenario.Story()
+        self.orders = orders.OrderStory()
         self.summary: dict = {}
 
     def say(self, text: str) -> None:
@@ -77,15 +78,16 @@ class Demo:
 
     def tell_the_story(self) -> bool:
         started = time.monotonic()
-        self.say("1/5 Database: migrating, creating the admin user")
+        self.say("1/6 Database: migrating, creating the admin user")
         call_command("migrate", verbosity=0)
         self.password = self.admin_user()
 
-        self.say("2/5 Emulators of Dynamics 365 Sales and Finance and Operations, seeded")
+        self.say("2/6 Emulators of Dynamics 365 Sales and Finance and Operations, seeded")
         cert = self.var / "emulator-cert.pem"
         self.emulators = [start("dataverse", cert_path=cert), start("finops", cert_path=cert)]
         sales, fno = (scenario.EmulatorClient(emulator) for emulator in self.emulators)
-        seeded = scenario.seed(sales, fno, **self.sizes)
+        seeded = scenario.seed(sales, fno, **{name: self.sizes[name]
+                                              for name in ("accounts", "contacts", "products", "quotes")})
         self.story.bad = scenario.plant_bad_records(sales, fno)
         for system, counts in seeded.items():
             self.out.write(f"   {system}: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + "\n")
@@ -93,14 +95,14 @@ class Demo:
                        + "; ".join(f"{b.entity_map} {b.source_key}: {b.why}" for b in self.story.bad) + ")\n")
         project = self.project(*self.emulators)
 
-        self.say("3/5 A Celery worker, beat and the admin web server")
+        self.say("3/6 A Celery worker, beat and the admin web server")
         self.processes.worker(concurrency=max(2, os.cpu_count() or 2))
         self.processes.beat()
         self.port = free_port(self.port)
         self.processes.web(self.port)
         self.out.write(f"   logs in {self.var}/\n")
 
-        self.say("4/5 Full run of the Prospect-to-cash project, which starts with the pre-flight check")
+        self.say("4/6 Full run of the Prospect-to-cash project, which starts with the pre-flight check")
         full = display.watch(runs.run_start(project=project, mode=SyncRun.Mode.FULL,
                                             trigger=SyncRun.Trigger.COMMAND), out=self.out)
         self.out.write(display.check_text(full.preflight))
@@ -112,7 +114,7 @@ class Demo:
                         "entity_map__name", "source_key", "error_field", "error_message")]
         self.show_failures(full, failures)
 
-        self.say("5/5 A few changes in Sales and one in F&O, a dry run, then an incremental run")
+        self.say("5/6 A few changes in Sales and one in F&O, a dry run, then an incremental run")
         self.story.changed = scenario.make_changes(sales, fno, self.story)
         for name, keys in self.story.changed.items():
             self.out.write(f"   changed {name}: {', '.join(sorted(keys))}\n")
@@ -128,8 +130,11 @@ class Demo:
                        + (f" ({incremental.message})" if incremental.message else "") + "; written: "
                        + ", ".join(f"{name} {', '.join(sorted(keys))}" for name, keys in written.items()) + "\n")
 
-        verdict = self.verdict(checks, failures, written, incremental, predicted)
-        self.write_summary(full_rows, incremental_rows, checks, verdict, time.monotonic() - started)
+        order_runs, order_problems = self.order_story(project, sales, fno)
+        final = scenario.check_destinations(project, sales, fno, self.story)
+        verdict = self.verdict(checks, failures, written, incremental, predicted, order_runs, order_problems,
+                               final)
+        self.write_summary(full_rows, incremental_rows, order_runs, checks, verdict, time.monotonic() - started)
         self.out.write(f"\n{verdict['message']}\nSummary written to {self.summary_path}\n")
         return verdict["ok"]
 
@@ -148,6 +153,42 @@ class Demo:
                 if record.outcome in ("create", "update"):
                     predicted.setdefault(name, set()).add(record.source_key)
         return predicted
+
+    def order_story(self, project: Project, sales: scenario.EmulatorClient,
+                    fno: scenario.EmulatorClient) -> tuple[list[SyncRun], list[str]]:
+        """Orders both ways and invoices back: three incremental runs, the last of which must write nothing."""
+        self.say("6/6 Orders both ways: activated in Sales and entered in F&O; confirmed, charged and invoiced in "
+                 "F&O; back in Sales")
+        self.orders = orders.place_orders(project, sales, fno, count=self.sizes["orders"])
+        self.out.write(f"   Sales: {len(self.orders.from_sales)} orders activated "
+                       f"({', '.join(o.number for o in self.orders.from_sales[:3])}...); "
+                       f"F&O: {len(self.orders.from_finops)} orders entered and confirmed "
+                       f"({', '.join(o.number for o in self.orders.from_finops)})\n")
+        to_finops = self.watch_incremental(project)
+        orders.confirm_and_invoice(fno, self.orders)
+        counts = self.orders.counts()
+        self.out.write(f"   F&O: the {counts['sales_orders_to_finops']} orders from Sales confirmed with freight (and "
+                       f"its tax), totals calculated, invoiced ({counts['partially_invoiced']} in part)\n")
+        back = self.watch_incremental(project)
+        self.out.write("   Once more: p2c's own writes of the last two runs must not come back as changes\n")
+        quiet = self.watch_incremental(project)
+        runs_ = [to_finops, back, quiet]
+        for label, run in zip(("to F&O", "back to Sales", "nothing left"), runs_, strict=True):
+            rows = [row for row in display.summary_rows(run, {}) if row["created"] + row["updated"] + row["failed"]]
+            self.out.write(f"\nRun #{run.pk} ({label}): {run.status}\n"
+                           + (display.summary_table(rows) if rows else "   nothing written") + "\n")
+        problems = orders.check_orders(sales, fno, self.orders)
+        counts = self.orders.counts()
+        self.out.write(f"\n   {counts['sales_orders_to_finops']} orders from Sales went to F&O under their numbers and "
+                       f"came back to their Sales originals with F&O's status, a Freight Tax line and "
+                       f"{counts['invoices_to_sales']} invoices ({counts['partially_invoiced']} partially invoiced); "
+                       f"{counts['finops_orders_to_sales']} orders entered in F&O are in Sales"
+                       + ("" if not problems else f"; but {len(problems)} problems (below)") + "\n")
+        return runs_, problems
+
+    def watch_incremental(self, project: Project) -> SyncRun:
+        return display.watch(runs.run_start(project=project, mode=SyncRun.Mode.INCREMENTAL,
+                                            trigger=SyncRun.Trigger.COMMAND), out=self.out)
 
     def admin_user(self) -> str:
         password = secrets.token_urlsafe(12)
@@ -194,13 +235,25 @@ class Demo:
             f"      page ({base}/admin/integration/syncrun/{run.pk}/change/) and its 'Retry failed' button\n"
             f"   or: POST {base}/api/runs/{run.pk}/retry/\n" + environment_note())
 
-    def verdict(self, checks, failures, written, incremental: SyncRun, predicted: dict[str, set[str]]) -> dict:
+    def verdict(self, checks, failures, written, incremental: SyncRun, predicted: dict[str, set[str]],
+                order_runs: list[SyncRun], order_problems: list[str], final) -> dict:
         bad = {(b.entity_map, b.source_key) for b in self.story.bad}
         failed = {(name, key) for name, key, _ in failures}
         missing = {name: check.missing for name, check in checks.items() if check.missing}
         incremental_failed = set(incremental.records.filter(status=RecordStatus.FAILED).values_list(
             "entity_map__name", "source_key"))
-        problems = []
+        problems = list(order_problems)
+        for run in order_runs:
+            run_failed = set(run.records.filter(status=RecordStatus.FAILED).values_list("entity_map__name",
+                                                                                       "source_key"))
+            if not run_failed <= bad:
+                problems.append(f"run #{run.pk} failed {sorted(run_failed - bad)}")
+        quiet = order_runs[-1]
+        if quiet.counts.get("created") or quiet.counts.get("updated"):
+            problems.append(f"run #{quiet.pk} wrote {quiet.counts['created'] + quiet.counts['updated']} records: "
+                            "p2c's own writes came back as changes")
+        if final_missing := {name: check.missing for name, check in final.items() if check.missing}:
+            problems.append(f"after the order story, eligible records missing at the destination: {final_missing}")
         if missing:
             problems.append(f"eligible records missing at the destination: {missing}")
         if failed != bad:
@@ -215,7 +268,8 @@ class Demo:
             problems.append(f"the incremental run failed {sorted(incremental_failed - bad)}")
         ok = not problems
         message = ("OK: every eligible record was synced, exactly the bad ones failed, the dry run foresaw exactly "
-                   "the changes, and only the changes flowed." if ok else "NOT OK: " + "; ".join(problems))
+                   "the changes, only the changes flowed, and every order went both ways with its status and "
+                   "invoices back in Sales." if ok else "NOT OK: " + "; ".join(problems))
         return {"ok": ok, "message": message, "problems": problems}
 
     def preflight_problem(self) -> str:
@@ -230,11 +284,13 @@ class Demo:
     def summary_path(self):
         return settings.VAR_DIR / "demo-summary.json"
 
-    def write_summary(self, full_rows, incremental_rows, checks, verdict, seconds: float) -> None:
+    def write_summary(self, full_rows, incremental_rows, order_runs, checks, verdict, seconds: float) -> None:
         self.summary = {
             "ok": verdict["ok"], "problems": verdict["problems"], "seconds": round(seconds, 1),
             "full_run": {row.pop("entity_map"): row for row in full_rows},
             "incremental_run": {row.pop("entity_map"): row for row in incremental_rows},
+            "orders": {**self.orders.counts(), "runs": [
+                {row.pop("entity_map"): row for row in display.summary_rows(run, {})} for run in order_runs]},
             "changed": {name: sorted(keys) for name, keys in self.story.changed.items()},
             "bad_records": [asdict(b) for b in self.story.bad],
             "missing": {name: check.missing for name, check in checks.items()},

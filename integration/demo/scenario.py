@@ -57,6 +57,13 @@ class EmulatorClient:
         response.raise_for_status()
         return response.json() if response.content else None
 
+    def create(self, entity_set: str, body: dict) -> dict:
+        """A new record, answered in full (Dataverse says so only when asked)."""
+        response = self.session.post(f"{self.emulator.api_url}{entity_set}", json=body, timeout=60,
+                                     headers={**self._headers(), "Prefer": "return=representation"})
+        response.raise_for_status()
+        return response.json()
+
 
 @dataclass
 class BadRecord:
@@ -165,7 +172,8 @@ def check_destinations(project: Project, sales: EmulatorClient, fno: EmulatorCli
             if mapping.ineligibility(definition, row) or not _parents_eligible(definition, row, eligible_ids):
                 continue
             eligible[mapping.source_key(definition, row)] = mapping.source_id(definition, row).lower()
-        eligible_ids[entity_map.name] = {sid for key, sid in eligible.items() if (entity_map.name, key) not in bad}
+        eligible_ids[entity_map.name] = {value for key, sid in eligible.items() if (entity_map.name, key) not in bad
+                                         for value in (key, sid) if value}
         links = binder.destination_keys(entity_map=entity_map)
         present = _destination_keys(destination, entity_map.destination_entity_set,
                                     entity_map.destination_key_fields)
@@ -176,12 +184,17 @@ def check_destinations(project: Project, sales: EmulatorClient, fno: EmulatorCli
 
 
 def _parents_eligible(definition: mapping.MapDefinition, row: dict, eligible_ids: dict[str, set[str]]) -> bool:
+    """Whether the parents a record skips without (an order line's order) are eligible: by their id, or by their
+    key made of the record's fields."""
     for rule in definition.fields:
         lookup = rule.options.get("lookup") if "lookup" in rule.transforms else None
-        if lookup and lookup.get("when_missing") == "skip" and lookup.get("match") == "source_id":
-            value = str(row.get(rule.source) or "").lower()
-            if not any(value in eligible_ids.get(name, ()) for name in lookup["entity_maps"]):
-                return False
+        if not lookup or lookup.get("when_missing") != "skip" or lookup.get("match") not in ("source_id",
+                                                                                            "source_key"):
+            continue
+        value = (mapping.lookup_value(lookup, row) if "key_fields" in lookup else row.get(rule.source)) or ""
+        value = str(value).lower() if lookup.get("match") == "source_id" else str(value)
+        if not any(value in eligible_ids.get(name, ()) for name in lookup["entity_maps"]):
+            return False
     return True
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors import ChangeRead, ConnectorError, NotFoundError, ODataClient, WriteResult, client_for
-from connectors.odata import equals_filter
+from connectors.odata import any_of_filters, equals_filter
+from integration.conversions import is_guid
 from integration.models import ChangeDetection, Connection, Direction, EntityMap, KeyLink, Project
 from integration.services.connections import connection_config
 
@@ -93,6 +94,30 @@ def read_record(entity_map: EntityMap, *, source_id: str, key_values: Mapping[st
                                      options={"$top": 1})), None)
     except NotFoundError:
         return None
+
+
+def read_destination(entity_map: EntityMap, *, key: Mapping[str, Any], destination_id: str,
+                     select: Sequence[str]) -> dict | None:
+    """The destination record as it is now, with `select` (as the reverse map of a two-way flow reads it): by its
+    GUID when it has one (a Dataverse record), else by its key; None when it is gone."""
+    connection = destination_connection(entity_map)
+    values = list(key.values())
+    guid = destination_id or (str(values[0]) if len(values) == 1 and is_guid(str(values[0])) else "")
+    address = uuid.UUID(guid) if connection.system == "dataverse" and guid else dict(key)
+    try:
+        return client(connection).get(entity_map.destination_entity_set, address, select=list(select))
+    except NotFoundError:
+        return None
+
+
+def read_where(entity_map: EntityMap, *, field: str, ids: Sequence[str]) -> Iterator[dict]:
+    """The source records whose lookup column `field` holds one of these record ids (the lines of some headers),
+    with as few filtered reads as the URL length allows."""
+    source = client(source_connection(entity_map))
+    matches = [{field: uuid.UUID(value)} for value in ids if is_guid(value)]
+    for filter in any_of_filters(matches, max_length=source.max_filter_length):
+        yield from source.rows(entity_map.source_entity_set, select=tuple(entity_map.source_select or ()),
+                               filter=filter)
 
 
 def read_all(connection: Connection, entity_set: str) -> Iterator[dict]:

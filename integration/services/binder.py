@@ -17,9 +17,10 @@ from django.utils import timezone
 from integration.models import EntityMap, KeyLink
 
 # What a lookup matches on, and the link's column that holds it.
-MATCH_FIELDS = {"source_id": "source_id", "source_key": "source_key", "destination_id": "destination_id"}
-_TARGET_FIELDS = ("entity_map_id", "source_key", "source_id", "destination_key_values", "destination_id",
-                  "attributes")
+MATCH_FIELDS = {"source_id": "source_id", "source_key": "source_key", "destination_id": "destination_id",
+                "destination_key": "destination_key"}
+_TARGET_FIELDS = ("entity_map_id", "source_key", "source_id", "destination_key", "destination_key_values",
+                  "destination_id", "attributes")
 
 
 # --- one record ------------------------------------------------------------------------------------------------
@@ -33,6 +34,12 @@ def link_of(*, entity_map: EntityMap, source_key: str, source_id: str = "") -> K
 
 def link_by_key(*, entity_map: EntityMap, source_key: str) -> KeyLink | None:
     return KeyLink.objects.filter(entity_map=entity_map, source_key=source_key).first()
+
+
+def link_by_destination(*, entity_map: EntityMap, destination_key: str) -> KeyLink | None:
+    """The map's live link to this destination record (its natural key's text)."""
+    return KeyLink.objects.filter(entity_map=entity_map, destination_key=destination_key,
+                                  source_deleted_at__isnull=True).first()
 
 
 def source_key_of(*, entity_map: EntityMap, source_id: str) -> str | None:
@@ -103,6 +110,15 @@ def live_links(*, entity_map: EntityMap) -> Iterator[tuple[str, str]]:
     """(source key, source id) of every live link, streamed: after a full scan, those not seen were deleted."""
     return KeyLink.objects.filter(entity_map=entity_map, source_deleted_at__isnull=True).values_list(
         "source_key", "source_id").iterator()
+
+
+def written_by_destination(*, entity_map: EntityMap, destination_keys: Collection[str]) -> dict[str, dict]:
+    """Destination key -> the record as read back after p2c wrote it, for these destination records (two-way
+    flows), in one query."""
+    if not destination_keys:
+        return {}
+    return dict(KeyLink.objects.filter(entity_map=entity_map, destination_key__in=list(destination_keys)).exclude(
+        written={}).values_list("destination_key", "written"))
 
 
 def destination_keys(*, entity_map: EntityMap) -> dict[str, str]:

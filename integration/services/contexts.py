@@ -35,7 +35,7 @@ def map_context(entity_map_id: int, run_id: int) -> MapContext:
             _cache.move_to_end(key)
             return _cache[key]
     entity_map = EntityMap.objects.select_related(
-        "project__sales_connection", "project__finops_connection").get(pk=entity_map_id)
+        "project__sales_connection", "project__finops_connection", "reverse_map").get(pk=entity_map_id)
     context = MapContext(entity_map, map_definition(entity_map),
                          tuple(entity_map.project.organization_mappings.all()),
                          dict(EntityMap.objects.filter(project=entity_map.project).values_list("name", "id")))

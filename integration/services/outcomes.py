@@ -97,12 +97,12 @@ def wait_or_fail(record: RecordSync, exc: RetryLater, *, attempts: int | None = 
 
 def finish_fields(status: str, *, outcome: str = "", payload: dict | None = None, destination_key: str = "",
                   previous_destination_key: str = "", notes: str = "", message: str = "",
-                  error: Fail | None = None) -> dict:
+                  error: Fail | None = None, conflict: str = "") -> dict:
     """The columns a record's end sets, for one record or, the same, for each record of a batch."""
     fields = {
         "status": status, "outcome": outcome, "finished_at": timezone.now(), "next_attempt_at": None,
         "error_type": error.error_type if error else "", "error_field": error.field if error else "",
-        "error_message": storable.clean_text(error.message if error else message)[:4000],
+        "error_message": storable.clean_text(error.message if error else message)[:4000], "conflict": conflict,
     }
     if payload is not None:
         fields["payload"] = payload

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -25,11 +26,12 @@ from integration.models import (
     RecordStatus,
     RecordSync,
     RunStatus,
+    StageStatus,
     SyncRun,
     SyncStage,
 )
 from integration.queueing import enqueue_batches, enqueue_each
-from integration.services import adapter, binder, failing
+from integration.services import adapter, binder, failing, two_way
 from integration.services.contexts import map_context
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,9 @@ def stage_plan(*, stage: SyncStage) -> None:
         except ChangeTrackingExpiredError:
             log.warning("delta link expired run=%s entity_map=%s: reading everything again", stage.run_id,
                         entity_map.name)
-            next_cursor = _plan_from(stage, None)
+            cursor, next_cursor = None, _plan_from(stage, None)
+        if cursor is not None and entity_map.change_detection != ChangeDetection.FULL_SCAN:
+            _plan_children_of_new_parents(stage)
     except ConnectorError as exc:
         raise PlanningFailed(f"reading {entity_map.source_entity_set} failed: {exc}") from exc
     except (mapping.MappingError, ValueError) as exc:
@@ -80,13 +84,14 @@ def _plan_from(stage: SyncStage, cursor: str | None) -> str | None:
 class PageWork:
     """What one page of a change feed asks of a run: the records to upsert (source key -> source id and the record
     as it can be stored), those refused because their key or id cannot be stored (key -> the record as read and
-    as prepared), the source ids deleted, and how many records it read and found ineligible."""
+    as prepared), the source ids deleted, and how many records it read, found ineligible and found to be echoes."""
 
     upserts: dict[str, tuple[str, storable.Prepared]]
     refused: dict[str, tuple[dict, storable.Prepared]]
     deleted_ids: list[str]
     read: int
     ineligible: int
+    echoed: int = 0
 
 
 def page_work(*, entity_map: EntityMap, definition: mapping.MapDefinition, changes: Iterable[Change],
@@ -133,7 +138,10 @@ def page_work(*, entity_map: EntityMap, definition: mapping.MapDefinition, chang
         left_out = failing.unchanged_failures(entity_map=entity_map, records=records)
         upserts = {key: value for key, value in upserts.items() if key not in left_out}
         refused = {key: value for key, value in refused.items() if key not in left_out}
-    return PageWork(upserts, refused, deleted_ids, read, ineligible)
+    # A record the other map of a two-way pair wrote, read back unchanged, is its echo: it goes no further.
+    echoed = two_way.echoes(entity_map=entity_map, records={key: value[1].record for key, value in upserts.items()})
+    upserts = {key: value for key, value in upserts.items() if key not in echoed}
+    return PageWork(upserts, refused, deleted_ids, read, ineligible, len(echoed))
 
 
 def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Iterable[Change],
@@ -150,7 +158,49 @@ def _plan_page(stage: SyncStage, definition: mapping.MapDefinition, changes: Ite
         links = binder.linked_by_source_ids(entity_map=entity_map, source_ids=work.deleted_ids)
         rows.extend(RecordSync(run_id=stage.run_id, stage=stage, entity_map=entity_map, source_key=key,
                                source_id=source_id, operation=RecordSync.Operation.DELETE) for key, source_id in links)
-    _insert_and_queue(stage, rows, read=work.read, ineligible=work.ineligible)
+    _insert_and_queue(stage, rows, read=work.read, ineligible=work.ineligible, echoed=work.echoed)
+
+
+def _plan_children_of_new_parents(stage: SyncStage) -> None:
+    """A record read while its parent was not synced was skipped (a lookup that skips: the lines of a draft
+    order). Its parent, created later (the order activated), does not make the record change, so no change feed
+    returns it again: the records of the parents created since this map last read its changes are read now."""
+    entity_map = stage.entity_map
+    since = _last_read_started(stage)
+    if since is None:
+        return
+    definition = map_context(entity_map.pk, stage.run_id).definition
+    parent_fields = {(rule.source, tuple(rule.options["lookup"]["entity_maps"])) for rule in definition.fields
+                     if rule.transforms and rule.transforms[0] == "lookup" and rule.source
+                     and rule.options["lookup"].get("when_missing") == "skip"
+                     and rule.options["lookup"].get("match", "source_id") == "source_id"}
+    for field, parent_maps in sorted(parent_fields):
+        parents = set(RecordSync.objects.filter(
+            entity_map__project_id=entity_map.project_id, entity_map__name__in=parent_maps,
+            outcome=RecordSync.Outcome.CREATED, finished_at__gte=since).values_list("source_id", flat=True))
+        rows = list(adapter.read_where(entity_map, field=field, ids=sorted(parents))) if parents else []
+        keys = {}
+        for row in rows:
+            try:
+                if not mapping.ineligibility(definition, row):
+                    keys[mapping.source_key(definition, row)] = row
+            except mapping.MappingError:
+                continue  # a blank key: the change feed's read already counted it as not eligible
+        planned = set(RecordSync.objects.filter(stage=stage, source_key__in=list(keys)).values_list(
+            "source_key", flat=True))
+        changes = [Change(key={}, row=row) for key, row in keys.items() if key not in planned]
+        if changes:
+            log.info("re-reading records of new parents run=%s entity_map=%s records=%s", stage.run_id,
+                     entity_map.name, len(changes))
+            _plan_page(stage, definition, changes, None, compare_hashes=False)
+
+
+def _last_read_started(stage: SyncStage) -> datetime | None:
+    """When the last stage of this map that moved its cursor began to read (less a margin for clocks)."""
+    started = SyncStage.objects.filter(
+        entity_map_id=stage.entity_map_id, reads_source=True, status__in=(StageStatus.SUCCEEDED, StageStatus.WARNING),
+    ).exclude(pk=stage.pk).order_by("-finished_at").values_list("started_at", flat=True).first()
+    return started - timedelta(seconds=5) if started else None
 
 
 def _refused(stage: SyncStage, definition: mapping.MapDefinition, raw: dict,
@@ -176,22 +226,28 @@ def _plan_source_deletes(stage: SyncStage, seen: set[str]) -> None:
     _insert_and_queue(stage, gone, read=0, ineligible=0)
 
 
-def _insert_and_queue(stage: SyncStage, rows: list[RecordSync], *, read: int, ineligible: int) -> None:
+def _insert_and_queue(stage: SyncStage, rows: list[RecordSync], *, read: int, ineligible: int,
+                      echoed: int = 0) -> None:
     """Write and queue the rows a chunk per transaction (P2C_PLAN_CHUNK), so workers start on the first rows while
     the rest of the page is written; the page's counts go in with the last chunk."""
     size = settings.P2C_PLAN_CHUNK
     chunks = [rows[start:start + size] for start in range(0, len(rows), size)] or [[]]
     for chunk in chunks[:-1]:
         _insert_chunk(stage, chunk)
-    _insert_chunk(stage, chunks[-1], read=read, ineligible=ineligible)
+    _insert_chunk(stage, chunks[-1], read=read, ineligible=ineligible, echoed=echoed)
 
 
 def _batch_size(stage: SyncStage) -> int:
-    """Records per write request: the destination connection's batch size (1: one by one)."""
+    """Records per write request: the destination connection's batch size (1: one by one). A two-way flow's
+    records go one by one: each update first reads the other side's record (conflicts), each write is read back
+    (echoes), which the single-record path does."""
+    if stage.entity_map.reverse_map_id:
+        return 1
     return max(1, adapter.destination_connection(stage.entity_map).batch_size)
 
 
-def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, ineligible: int = 0) -> None:
+def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, ineligible: int = 0,
+                  echoed: int = 0) -> None:
     now = timezone.now()
     with transaction.atomic():
         if rows:
@@ -208,4 +264,4 @@ def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, in
                 enqueue_each(task_names.SYNC_RECORD, pending)
         SyncStage.objects.filter(pk=stage.pk).update(
             records_read=F("records_read") + read, records_ineligible=F("records_ineligible") + ineligible,
-            heartbeat_at=now)
+            records_echoed=F("records_echoed") + echoed, heartbeat_at=now)

@@ -35,9 +35,10 @@ FINOPS_REFERENCE_FIELDS = {
     "PaymentTermsName": ("PaymentTerms", "Name"),
 }
 # Columns Dataverse fills itself on create, though their metadata says SystemRequired: the owner and the state,
-# and choices and yes/no columns, which take their default value (product's productstructure is 1, Product).
+# and choices and yes/no columns, which take their default value (product's productstructure is 1, Product), and
+# the table half of a polymorphic lookup (EntityName: owneridtype, customeridtype), set with the lookup itself.
 _SYSTEM_FILLED = frozenset({"ownerid", "statecode", "statuscode"})
-_DEFAULTED_TYPES = frozenset({"Picklist", "Boolean", "State", "Status", "Owner"})
+_DEFAULTED_TYPES = frozenset({"Picklist", "Boolean", "State", "Status", "Owner", "EntityName"})
 _NUMBER_TYPES = frozenset({"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double", "Edm.Single", "Edm.Byte"})
 
 
@@ -127,6 +128,28 @@ def _project_problems(project: Project, sales: Environment, finops: Environment)
         earlier.append(entity_map.name)
     if any(m.enabled and m.destination_entity_set == "products" for m in project.entity_maps.all()):
         problems += _price_list_problems(project, sales, finops)
+    return problems + _two_way_problems(project)
+
+
+def _two_way_problems(project: Project) -> list[Problem]:
+    """A two-way flow is two maps naming each other, each reading what the other writes, agreeing on the system of
+    record: otherwise p2c's own writes would not be recognised when they come back, or each side would win."""
+    problems = []
+    for entity_map in project.entity_maps.filter(enabled=True, reverse_map__isnull=False).select_related(
+            "reverse_map"):
+        reverse = entity_map.reverse_map
+        if (reverse.reverse_map_id != entity_map.pk or reverse.direction == entity_map.direction
+                or reverse.source_entity_set != entity_map.destination_entity_set
+                or reverse.destination_entity_set != entity_map.source_entity_set):
+            problems.append(Problem("error", entity_map.name, "reverse_map", f"its reverse map {reverse.name} does "
+                                    f"not sync {entity_map.destination_entity_set} back to "
+                                    f"{entity_map.source_entity_set} naming {entity_map.name} as its own reverse map",
+                                    "pair the two maps both ways, or clear the reverse map"))
+        elif {entity_map.system_of_record, reverse.system_of_record} - {""} not in (set(), {System.DATAVERSE},
+                                                                                   {System.FINOPS}):
+            problems.append(Problem("error", entity_map.name, "system_of_record", f"{entity_map.name} and "
+                                    f"{reverse.name} name different systems of record",
+                                    "give both maps the same system of record"))
     return problems
 
 

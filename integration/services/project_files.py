@@ -32,6 +32,8 @@ MAP_DEFAULTS: dict[str, Any] = {
     # A map that does not say what to do when a record's key changes creates the new record and reports the old
     # one: the one choice every destination allows (F&O refuses to change a key field).
     "on_key_change": KeyChange.CREATE_AND_REPORT.value,
+    # Two-way flows (services.two_way): the map that writes the other way, by name, and which side wins a conflict.
+    "create_only": False, "reverse_map": "", "system_of_record": "",
 }
 FIELD_DEFAULTS: dict[str, Any] = {
     "source_field": "", "transforms": [], "options": {}, "default_value": None, "max_length": None,
@@ -65,9 +67,11 @@ def _compact(canonical: Mapping, defaults: Mapping) -> dict:
 def project_document(*, project: Project, with_base: bool = False) -> dict:
     """The project's maps and settings as a file holds them (compact: values equal to a default are left out)."""
     maps = []
-    for entity_map in project.entity_maps.order_by("order", "id").prefetch_related("field_maps__value_map"):
+    for entity_map in project.entity_maps.order_by("order", "id").select_related("reverse_map").prefetch_related(
+            "field_maps__value_map"):
         spec = {"name": entity_map.name, "enabled": entity_map.enabled,
-                **{key: getattr(entity_map, key) for key in MAP_DEFAULTS}}
+                **{key: getattr(entity_map, key) for key in MAP_DEFAULTS if key != "reverse_map"},
+                "reverse_map": entity_map.reverse_map.name if entity_map.reverse_map else ""}
         fields = []
         for field_map in entity_map.field_maps.order_by("order", "id"):
             field = {"destination_field": field_map.destination_field,
@@ -114,9 +118,9 @@ def maps_apply(*, project: Project, specs: Iterable[Mapping], disable_others: bo
     """Make the project's entity maps those of `specs`, in their order, updating in place by name (checked as a
     template is: call `templates.template_definitions` first). Maps not in `specs` are disabled, never deleted:
     their links and history stay."""
-    names = []
+    names, reverse_names = [], {}
     for order, spec in enumerate((map_spec(spec) for spec in specs), start=1):
-        values = {key: spec[key] for key in MAP_DEFAULTS}
+        values = {key: spec[key] for key in MAP_DEFAULTS if key != "reverse_map"}
         enabled = spec.get("enabled")
         entity_map, created = EntityMap.objects.get_or_create(
             project=project, name=spec["name"], defaults={**values, "order": order,
@@ -132,6 +136,11 @@ def maps_apply(*, project: Project, specs: Iterable[Mapping], disable_others: bo
         entity_map.source_select = list(source_fields(map_definition(entity_map)))
         entity_map.save(update_fields=["source_select"])
         names.append(spec["name"])
+        reverse_names[entity_map.pk] = spec["reverse_map"]
+    # A reverse map names a map of the same specs, which may come after it: linked once all of them exist.
+    by_name = dict(project.entity_maps.filter(name__in=names).values_list("name", "pk"))
+    for pk, reverse_name in reverse_names.items():
+        EntityMap.objects.filter(pk=pk).update(reverse_map_id=by_name.get(reverse_name) if reverse_name else None)
     if disable_others:
         project.entity_maps.exclude(name__in=names).update(enabled=False)
 

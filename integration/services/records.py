@@ -24,7 +24,7 @@ from integration import mapping, storable
 from integration.conversions import is_guid
 from integration.heartbeat import process_name
 from integration.models import KeyChange, KeyLink, RecordStatus, RecordSync, System
-from integration.services import adapter, binder
+from integration.services import adapter, binder, two_way
 from integration.services.contexts import MapContext, map_context
 from integration.services.failures import failure_text
 from integration.services.outcomes import Decision, Fail, RetryLater, call, finish, wait_or_fail
@@ -144,11 +144,12 @@ def _sync(record: RecordSync, context: MapContext) -> None:
     else:
         result = call(lambda: adapter.write(entity_map, key=mapped.destination_key, payload=mapped.payload,
                                             link=change.write_link))
+    written = call(lambda: two_way.written_snapshot(entity_map=entity_map, run_id=record.run_id, result=result))
     try:
         # One transaction: a worker killed between the two used to leave the link without the outcome, and the
         # next attempt then found its own link and reported "unchanged" for a record this run had written.
         with transaction.atomic():
-            binder.bind(entity_map=entity_map, link=link, values=change.link_values(result))
+            binder.bind(entity_map=entity_map, link=link, values=change.link_values(result, written))
             finish(record, RecordStatus.SUCCEEDED, **change.outcome(record, result))
     except IntegrityError:
         raise link_conflict(change.destination_key) from None
@@ -161,6 +162,10 @@ def map_eligible(record: RecordSync, snapshot: dict, definition: mapping.MapDefi
     reason = mapping.ineligibility(definition, snapshot)
     if reason:
         finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, message=f"not eligible: {reason}")
+        return None
+    if two_way.is_echo(entity_map=record.entity_map, record=snapshot):
+        finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED,
+               message=f"p2c's own write through {record.entity_map.reverse_map.name}, read back: not a change")
         return None
     try:
         return call(lambda: mapping.map_record(definition, snapshot, resolver))
@@ -186,13 +191,15 @@ class Change:
     source_hash: str
     previous: str  # the destination key the link had, when the record's key changed
     renames: bool  # the entity map renames on a key change (else: create and report)
+    resolution: two_way.Resolution | None = None  # a two-way record changed on both sides, written over the other
 
     @property
     def write_link(self) -> KeyLink | None:
         """The link the write may trust: none when the key changed (the record is written under its new key)."""
         return None if self.previous else self.link
 
-    def link_values(self, result: adapter.Written) -> dict:
+    def link_values(self, result: adapter.Written, written: dict | None = None) -> dict:
+        """`written`: the record as read back after the write, for a two-way flow's reverse map (else empty)."""
         kept = self.link.attributes if self.link is not None and (self.renames or not self.previous) else {}
         return {
             # The natural key the mapping computed identifies the link; the API's own key addresses the record.
@@ -200,24 +207,29 @@ class Change:
             "destination_key": self.destination_key, "destination_key_values": result.key,
             "destination_id": result.destination_id, "attributes": {**kept, **result.attributes},
             "payload_hash": self.payload_hash, "source_hash": self.source_hash, "source_deleted_at": None,
-            "synced_at": timezone.now(),
+            "written": written or {}, "synced_at": timezone.now(),
         }
 
     def outcome(self, record: RecordSync, result: adapter.Written) -> dict:
         notes = _key_change_note(record, self.link, self.previous, self.destination_key,
                                  renamed=self.renames) if self.previous else ""
+        resolved = self.resolution.note if self.resolution else ""
         return {"outcome": RecordSync.Outcome.CREATED if result.outcome == "created" else RecordSync.Outcome.UPDATED,
                 "payload": self.mapped.payload, "destination_key": self.destination_key,
                 "previous_destination_key": self.previous,
-                "notes": "; ".join(note for note in (record.notes, notes) if note)}
+                "notes": "; ".join(note for note in (record.notes, notes, resolved) if note),
+                "conflict": self.resolution.conflict if self.resolution else ""}
 
 
 def change_of(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord,
               link: KeyLink | None) -> Change | None:
-    """What writing the record means; None when nothing changed since it was last written (the record is then
-    finished as unchanged). A link whose destination key differs means the record's key changed since it was
-    written (a new account number; another legal entity): writing by the new key alone would leave the old
-    record behind unsaid, so the entity map's `on_key_change` decides."""
+    """What writing the record means; None when it is not to be written (the record is then finished): nothing
+    changed since it was last written, the map creates only and the destination has the record, or it changed
+    on both sides of a two-way flow and the other side is the system of record (`two_way`). A link whose
+    destination key differs means the record's key changed since it was written (a new account number; another
+    legal entity): writing by the new key alone would leave the old record behind unsaid, so the entity map's
+    `on_key_change` decides."""
+    entity_map = record.entity_map
     payload_hash = mapping.payload_hash(mapped.payload)
     destination_key = mapping.destination_key_text(mapped.destination_key)
     source_hash = mapping.record_hash(snapshot)
@@ -227,9 +239,24 @@ def change_of(record: RecordSync, snapshot: dict, mapped: mapping.MappedRecord,
         finish(record, RecordStatus.UNCHANGED, outcome=RecordSync.Outcome.UNCHANGED, payload=mapped.payload,
                destination_key=destination_key)
         return None
-    renames = bool(previous) and record.entity_map.on_key_change == KeyChange.RENAME
+    counterpart = two_way.counterpart_link(entity_map=entity_map, record=snapshot) if link is None else None
+    if entity_map.create_only and (link is not None or counterpart is not None):
+        if link is not None:
+            binder.rebind_unchanged(link=link, source_key=record.source_key, source_hash=source_hash)
+        origin = "p2c created it there" if link is not None else f"it came from there ({counterpart.source_key})"
+        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, payload=mapped.payload,
+               destination_key=destination_key,
+               message=f"not written: {entity_map.name} creates only, and the destination has had this record since "
+                       f"{origin}; later changes flow from there, not to it")
+        return None
+    resolution = call(lambda: two_way.resolution(record=record, mapped=mapped, link=link, counterpart=counterpart))
+    if resolution is not None and not resolution.writes:
+        finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, payload=mapped.payload,
+               destination_key=destination_key, message=resolution.note, conflict=resolution.conflict)
+        return None
+    renames = bool(previous) and entity_map.on_key_change == KeyChange.RENAME
     return Change(record.source_key, record.source_id, mapped, link, destination_key, payload_hash, source_hash,
-                  previous, renames)
+                  previous, renames, resolution)
 
 
 def _mapping_failure(exc: mapping.MappingError) -> Fail:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from integration.conversions import blank, is_guid
-from integration.mapping import LinkTarget, MapDefinition
+from integration.mapping import LinkTarget, MapDefinition, lookup_value
 from integration.models import Connection, EntityMap, OrganizationMapping, Project
 from integration.services import binder
 
@@ -71,7 +71,7 @@ reference_cache = ReferenceCache()
 
 def _target(link) -> LinkTarget:
     return LinkTarget(source_key=link.source_key, destination_key=link.destination_key_values,
-                      destination_id=link.destination_id, attributes=link.attributes)
+                      destination_id=link.destination_id, attributes=link.attributes, source_id=link.source_id)
 
 
 def _normal(value: object) -> object:
@@ -97,10 +97,12 @@ class DatabaseResolver:
         record. Only lookups of a source field's own value can be known before mapping; others are read as asked."""
         for rule in definition.fields:
             options = rule.options.get("lookup")
-            if not options or rule.transforms[0] != "lookup" or not rule.source:
+            if not options or rule.transforms[0] != "lookup" or not (rule.source or "key_fields" in options):
                 continue
             entity_maps, match = tuple(options["entity_maps"]), options.get("match", "source_id")
-            values = {str(record[rule.source]) for record in records if not blank(record.get(rule.source))}
+            found_values = ([lookup_value(options, record) for record in records] if "key_fields" in options
+                            else [record.get(rule.source) for record in records])
+            values = {str(value) for value in found_values if not blank(value)}
             values -= {value for maps, m, value in self._links if (maps, m) == (entity_maps, match)}
             if not values:
                 continue

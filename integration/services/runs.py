@@ -20,6 +20,7 @@ from integration.mapping import MapDefinition
 from integration.models import (
     ACTIVE_RUN_STATUSES,
     OPEN_RECORD_STATUSES,
+    Conflict,
     EntityMap,
     KeyChange,
     Project,
@@ -211,7 +212,7 @@ def run_finish(*, run: SyncRun) -> bool:
     counts = run_counts(run=run)
     result = run_result(run=run, counts=counts, stage_statuses=set(run.stages.values_list("status", flat=True)))
     counts["known_failures"] = result.known_failures
-    message = "; ".join(part for part in (result.note, _key_changes_report(run)) if part)
+    message = "; ".join(part for part in (result.note, _key_changes_report(run), _conflicts_report(run)) if part)
     changed = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
         status=result.status, finished_at=timezone.now(), counts=counts, **({"message": message} if message else {}))
     if changed:
@@ -233,6 +234,19 @@ def _key_changes_report(run: SyncRun) -> str:
         parts.append(f"{by_policy[KeyChange.RENAME]} records changed their key: their destination records were "
                      "renamed")
     return "; ".join(parts)
+
+
+def _conflicts_report(run: SyncRun) -> str:
+    """What the run's message says about records of two-way flows that had changed on both sides."""
+    by_resolution = dict(RecordSync.objects.filter(run=run).exclude(conflict="").values_list("conflict").annotate(
+        n=Count("id")))
+    if not by_resolution:
+        return ""
+    total = sum(by_resolution.values())
+    return (f"{total} records had changed on both sides since the last sync: the system of record's change won "
+            f"({by_resolution.get(Conflict.OVERWROTE, 0)} written over the other side, "
+            f"{by_resolution.get(Conflict.YIELDED, 0)} not written); each record's row names the fields and both "
+            "values")
 
 
 def run_cancel(*, run: SyncRun, reason: str = "cancelled") -> bool:

@@ -22,6 +22,7 @@ from integration.mapping import MapDefinition
 from integration.models import ChangeDetection, Connection, Direction, KeyChange, Project, System
 from integration.services.project_files import (
     MAP_DEFAULTS,
+    ORG_FIELDS,
     maps_apply,
     organization_mappings_apply,
     project_document,
@@ -29,14 +30,8 @@ from integration.services.project_files import (
 from integration.services.upgrades import MergeReport, documents_merge
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "sync_templates"
-_MAP_FIELDS = frozenset({
-    "name", "direction", "source_entity_set", "source_key_fields", "source_id_field", "source_filter",
-    "conditions", "change_detection", "watermark_field", "destination_entity_set", "destination_key_fields",
-    "destination_lookup_fields", "destination_api_key_fields", "destination_id_field", "link_attributes",
-    "propagate_deletes", "on_key_change",
-})
+_MAP_FIELDS = frozenset({"name", *MAP_DEFAULTS})
 _DEFAULT_ON_KEY_CHANGE = MAP_DEFAULTS["on_key_change"]
-_ORG_FIELDS = ("business_unit", "legal_entity", "is_default", "exports_products")
 
 
 class TemplateError(Exception):
@@ -61,6 +56,7 @@ def template_definitions(*, template: Mapping) -> list[MapDefinition]:
     if len(set(names)) != len(names):
         raise TemplateError("entity map names must be unique")
     _check_lookups(template["entity_maps"], definitions)
+    _check_reverse_maps(template["entity_maps"])
     return definitions
 
 
@@ -73,6 +69,8 @@ def _map_definition(spec: Mapping) -> MapDefinition:
         raise TemplateError(f"{name}: invalid direction or change detection")
     if spec.get("on_key_change", _DEFAULT_ON_KEY_CHANGE) not in KeyChange.values:
         raise TemplateError(f"{name}: on_key_change must be one of {', '.join(KeyChange.values)}")
+    if spec.get("system_of_record", "") not in ("", *System.values):
+        raise TemplateError(f"{name}: system_of_record must be one of {', '.join(System.values)}")
     if bool(spec.get("destination_lookup_fields")) != bool(spec.get("destination_api_key_fields")):
         raise TemplateError(f"{name}: lookup fields find a record whose own key is server-generated; "
                             "give both destination_lookup_fields and destination_api_key_fields")
@@ -99,6 +97,26 @@ def _check_lookups(specs: list[Mapping], definitions: Iterable[MapDefinition]) -
                 if problem:
                     raise TemplateError(f"{spec['name']}: {rule.destination} looks up {target_name}, {problem}")
         earlier[spec["name"]] = spec
+
+
+def _check_reverse_maps(specs: list[Mapping]) -> None:
+    """A two-way flow is two maps naming each other, each reading what the other writes, in opposite directions,
+    agreeing on the system of record."""
+    by_name = {spec["name"]: spec for spec in specs}
+    for spec in specs:
+        name = spec.get("reverse_map")
+        if not name:
+            continue
+        other = by_name.get(name)
+        if other is None or other.get("reverse_map") != spec["name"]:
+            raise TemplateError(f"{spec['name']}: its reverse map {name} must be a map of the template that names "
+                                f"{spec['name']} as its own reverse map")
+        if (other["direction"] == spec["direction"] or other["source_entity_set"] != spec["destination_entity_set"]
+                or other["destination_entity_set"] != spec["source_entity_set"]):
+            raise TemplateError(f"{spec['name']}: its reverse map {name} must sync the same entity sets the other way")
+        if {spec.get("system_of_record", ""), other.get("system_of_record", "")} - {""} not in ({"finops"},
+                                                                                            {"dataverse"}, set()):
+            raise TemplateError(f"{spec['name']} and {name} must agree on the system of record")
 
 
 def _lookup_problem(target: Mapping | None, options: Mapping) -> str | None:
@@ -140,7 +158,7 @@ def organization_mappings_build(*, pairs: list[tuple[str, str]], default_legal_e
                      "exports_products": False} for unit, entity in pairs]
         default_legal_entity = default_legal_entity or mappings[0]["legal_entity"]
     else:
-        mappings = [{key: m[key] for key in _ORG_FIELDS} for m in template["organization_mappings"]]
+        mappings = [{key: m[key] for key in ORG_FIELDS} for m in template["organization_mappings"]]
         default_legal_entity = default_legal_entity or next(
             (m["legal_entity"] for m in mappings if m["is_default"]), None)
     product_company = product_company or default_legal_entity

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from integration.conversions import fold
-from integration.mapping import LinkTarget
+from integration.mapping import LinkTarget, destination_key_text
 
 
 class DictResolver:
@@ -19,9 +19,10 @@ class DictResolver:
     def add_link(self, entity_map: str, *, source_key: str, destination_key: Mapping[str, object],
                  source_id: str = "", destination_id: str = "",
                  attributes: Mapping[str, object] | None = None) -> LinkTarget:
-        target = LinkTarget(source_key, dict(destination_key), destination_id, dict(attributes or {}))
+        target = LinkTarget(source_key, dict(destination_key), destination_id, dict(attributes or {}), source_id)
         for match, value in (("source_id", source_id), ("source_key", source_key),
-                             ("destination_id", destination_id)):
+                             ("destination_id", destination_id),
+                             ("destination_key", destination_key_text(destination_key) if destination_key else "")):
             if value:
                 self._links[entity_map, match, value] = target
         return target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import uuid
 
 import pytest
 
@@ -557,3 +558,119 @@ def test_a_reference_scope_whose_own_record_is_missing_fails_naming_it():
     with pytest.raises(MappingError) as caught:
         map_record(definition, {"id": "1", "unit": "ea"}, DictResolver())
     assert caught.value.reason == "no uomschedules record with name 'Default Unit'"
+
+
+# --- lookups by key fields, derived ids, line amounts back (two-way flows) ----------------------------------------
+
+def customer_resolver() -> DictResolver:
+    resolver = DictResolver()
+    resolver.add_link("Accounts", source_id="acc-guid-1", source_key="ACC-001",
+                      destination_key={"dataAreaId": "usmf", "CustomerAccount": "ACC-001"})
+    resolver.add_link("Orders", source_key='["usmf","SO-1"]', destination_key={"ordernumber": "SO-1"},
+                      destination_id="order-guid-1")
+    return resolver
+
+
+def by_key(returns: str, key_fields, *, match: str = "destination_key", maps=("Accounts",),
+           when_missing: str = "wait") -> FieldRule:
+    return FieldRule("Target", transforms=("lookup",), options={"lookup": {
+        "entity_maps": list(maps), "match": match, "key_fields": key_fields, "return": returns,
+        "when_missing": when_missing}})
+
+
+def test_a_lookup_by_destination_key_pairs_the_key_fields_with_the_records_own():
+    """An F&O order names its customer by OrderingCustomerAccountNumber; the Accounts link by CustomerAccount."""
+    rule = by_key("source_id", {"dataAreaId": "dataAreaId", "CustomerAccount": "OrderingCustomerAccountNumber"})
+    assert mapped(rule, resolver=customer_resolver(), dataAreaId="usmf",
+                  OrderingCustomerAccountNumber="ACC-001")["Target"] == "acc-guid-1"
+
+
+def test_a_lookup_by_source_key_spells_several_fields_as_the_links_do():
+    rule = by_key("destination_id", ["dataAreaId", "SalesOrderNumber"], match="source_key", maps=("Orders",))
+    assert mapped(rule, resolver=customer_resolver(), dataAreaId="usmf",
+                  SalesOrderNumber="SO-1")["Target"] == "order-guid-1"
+
+
+def test_a_lookup_by_key_fields_with_one_blank_field_stays_blank_without_asking():
+    resolver = customer_resolver()
+    rule = by_key("source_id", {"dataAreaId": "dataAreaId", "CustomerAccount": "Account"})
+    assert mapped(rule, resolver=resolver, dataAreaId="usmf", Account="")["Target"] is None
+    assert resolver.calls == []
+
+
+def test_a_lookup_that_may_miss_leaves_the_field_blank():
+    rule = by_key("source_id", {"dataAreaId": "dataAreaId", "CustomerAccount": "Account"}, when_missing="blank")
+    assert mapped(rule, resolver=customer_resolver(), dataAreaId="usmf", Account="CON-9")["Target"] is None
+
+
+def test_key_fields_are_what_the_definition_reads():
+    rule = by_key("source_id", {"dataAreaId": "dataAreaId", "CustomerAccount": "OrderingCustomerAccountNumber"})
+    assert source_fields(definition(rule)) == ("id", "guid", "dataAreaId", "OrderingCustomerAccountNumber")
+
+
+@pytest.mark.parametrize("options", [
+    {"entity_maps": ["A"], "match": "destination_key"},  # a destination key lookup needs its key fields
+    {"entity_maps": ["A"], "match": "source_id", "key_fields": ["a"]},
+    {"entity_maps": ["A"], "match": "source_key", "key_fields": []},
+])
+def test_malformed_key_field_lookups_are_refused(options):
+    with pytest.raises(ValueError, match="invalid lookup options"):
+        FieldRule("Out", transforms=("lookup",), options={"lookup": options})
+
+
+def derived(*transforms: str, **lookup) -> FieldRule:
+    options = {"derived_id": {"template": "order line {company}/{number}/{line}"}}
+    if lookup:
+        options["lookup"] = lookup
+    return FieldRule("Id", transforms=transforms, options=options)
+
+
+def test_a_derived_id_is_a_name_based_guid_the_same_at_every_run():
+    first = mapped(derived("derived_id"), company="usmf", number="SO-1", line=1)["Id"]
+    assert first == mapped(derived("derived_id"), company="usmf", number="SO-1", line=1)["Id"]
+    assert first != mapped(derived("derived_id"), company="usmf", number="SO-1", line=2)["Id"]
+    assert str(uuid.UUID(first)) == first
+
+
+def test_a_derived_id_keeps_the_id_a_lookup_found():
+    resolver = DictResolver()
+    resolver.add_link("Lines", source_key="line-guid-1", source_id="line-guid-1",
+                      destination_key={"company": "usmf", "number": "SO-1", "line": 1})
+    rule = derived("lookup", "derived_id", entity_maps=["Lines"], match="destination_key",
+                   key_fields=["company", "number", "line"], **{"return": "source_id", "when_missing": "blank"})
+    assert mapped(rule, resolver=resolver, company="usmf", number="SO-1", line=1)["Id"] == "line-guid-1"
+    assert mapped(rule, resolver=resolver, company="usmf", number="SO-1", line=2)["Id"] == mapped(
+        derived("derived_id"), company="usmf", number="SO-1", line=2)["Id"]
+
+
+def test_a_derived_id_from_a_blank_field_is_an_error_naming_it():
+    assert mapping_error(derived("derived_id"), company="usmf", number="", line=1).reason == \
+        "cannot derive an id: number is blank"
+
+
+@pytest.mark.parametrize(("unit", "quantity", "rounding", "line"), [
+    (3.33, 3, -0.01, 10.0), (3.33, 3, 0, 9.99), (0, 5, 0, 0.0), (12.5, 2, None, 25.0)])
+def test_per_unit_line_gives_back_the_amount_for_the_whole_line(unit, quantity, rounding, line):
+    """p2c-templates 2.6: (3 x 3.33) + 0.01 = 10.00, the reverse of the per-unit discount and its charge."""
+    rule = FieldRule("Discount", "unit", ("per_unit",), options={"per_unit": {
+        "quantity_field": "qty", "part": "line", "rounding_field": "charge"}})
+    assert mapped(rule, unit=unit, qty=quantity, charge=rounding)["Discount"] == line
+
+
+def test_per_unit_line_names_its_rounding_field_and_only_it_does():
+    with pytest.raises(ValueError, match="per_unit part"):
+        FieldRule("D", "u", ("per_unit",), options={"per_unit": {"quantity_field": "q", "part": "line"}})
+    with pytest.raises(ValueError, match="per_unit part"):
+        FieldRule("D", "u", ("per_unit",), options={"per_unit": {"quantity_field": "q", "part": "unit",
+                                                                 "rounding_field": "c"}})
+
+
+@pytest.mark.parametrize(("condition", "value", "reason"), [
+    (Condition("OrderHeaderTaxAmount", "ne", 0), 0.0, "OrderHeaderTaxAmount is 0"),
+    (Condition("OrderHeaderTaxAmount", "ne", 0), 2.5, None),
+    (Condition("Quantity", "eq", 1), 1.0, None),
+    (Condition("Quantity", "in", [1, 2]), 2.0, None),
+    (Condition("Code", "eq", "1"), 1.0, "Code is 1.0, not '1'"),  # text against a number: as text
+])
+def test_numbers_compare_as_numbers_in_conditions(condition, value, reason):
+    assert eligible(condition, **{condition.field: value}) == reason

@@ -72,13 +72,20 @@ def eligible_maps(record: dict, *names: str) -> list[str]:
 # --- the template as a whole ---------------------------------------------------------------------------------------
 
 def test_entity_maps_run_products_first_and_quote_lines_after_their_header():
-    """DESIGN.md's table; p2c-templates 1.1: Products -> Accounts -> Contacts -> Quotes; lines after headers."""
-    assert list(DEFINITIONS) == ["Products", "Accounts", "Contacts", "Contacts to customers", "Quotes",
-                                 "Quote lines"]
+    """DESIGN.md's table; p2c-templates 1.1: Products -> Accounts -> Contacts -> Quotes -> Orders (both ways) ->
+    Invoices; lines after headers, price list items before the documents that need them."""
+    assert list(DEFINITIONS) == ["Products", "Product price list items", "Accounts", "Contacts",
+                                 "Contacts to customers", "Quotes", "Quote lines", "Sales orders", "Sales order lines",
+                                 "Sales orders from F&O", "Sales order lines from F&O", "Freight tax lines",
+                                 "Sales invoices", "Sales invoice lines"]
     assert [(s["source_entity_set"], s["destination_entity_set"]) for s in TEMPLATE["entity_maps"]] == [
-        ("SellableReleasedProducts", "products"), ("accounts", "CustomersV3"), ("contacts", "CDSContactPersonsV2"),
+        ("SellableReleasedProducts", "products"), ("SellableReleasedProducts", "productpricelevels"),
+        ("accounts", "CustomersV3"), ("contacts", "CDSContactPersonsV2"),
         ("contacts", "CustomersV3"), ("quotes", "CDSSalesQuotationHeaders"),
-        ("quotedetails", "CDSSalesQuotationLines")]
+        ("quotedetails", "CDSSalesQuotationLines"), ("salesorders", "CDSSalesOrderHeaders"),
+        ("salesorderdetails", "CDSSalesOrderLines"), ("CDSSalesOrderHeaders", "salesorders"),
+        ("CDSSalesOrderLines", "salesorderdetails"), ("CDSSalesOrderHeaders", "salesorderdetails"),
+        ("SalesInvoiceHeadersV2", "invoices"), ("SalesInvoiceV2Lines", "invoicedetails")]
 
 
 def test_the_template_organization_mappings_pick_companies_by_business_unit():
@@ -90,9 +97,12 @@ def test_the_template_organization_mappings_pick_companies_by_business_unit():
 
 def test_sales_sources_are_read_by_change_tracking_and_finops_by_full_scan():
     """F&O commercial entities have no modified timestamp (dynamics-apis 2.2)."""
+    finops_sources = {name for name, spec in SPECS.items() if spec["direction"] == "finops_to_sales"}
     assert {name: spec["change_detection"] for name, spec in SPECS.items()} == {
-        "Products": "full_scan", "Accounts": "change_tracking", "Contacts": "change_tracking",
-        "Contacts to customers": "change_tracking", "Quotes": "change_tracking", "Quote lines": "change_tracking"}
+        name: "full_scan" if name in finops_sources else "change_tracking" for name in SPECS}
+    assert finops_sources == {"Products", "Product price list items", "Sales orders from F&O",
+                              "Sales order lines from F&O", "Freight tax lines", "Sales invoices",
+                              "Sales invoice lines"}
 
 
 # --- 1. Products (F&O -> Sales) ------------------------------------------------------------------------------------
@@ -107,10 +117,11 @@ def sellable_product(**changes) -> dict:
 
 
 def test_a_product_maps_to_a_sales_product(resolver):
-    """p2c-templates 2.4 and dual-write's product map: number, name, prices, unit, unit group, currency."""
+    """p2c-templates 2.4 and dual-write's product map: number, name, prices, unit, unit group, currency; published
+    (Active), as order and invoice lines can use only active products (dynamics-apis 1.3)."""
     assert payload("Products", sellable_product(), resolver) == {
         "productnumber": "P00001", "name": "Premium Speaker", "description": "Premium Speaker, model 418",
-        "msdynce_ismaintainedexternally": True, "producttypecode": 1, "quantitydecimal": 0,
+        "msdynce_ismaintainedexternally": True, "statecode": 0, "producttypecode": 1, "quantitydecimal": 0,
         "price": 1300.0, "currentcost": 712.4,
         "transactioncurrencyid@odata.bind": f"/transactioncurrencies({USD})",
         "defaultuomscheduleid@odata.bind": f"/uomschedules({UNIT_GROUP})",

@@ -96,6 +96,22 @@ def test_a_wrong_key_a_null_risk_and_a_misspelled_enum_are_errors(project):
         "'customer' is not a member of smmContactPersonCDSAssociatedContactType (the member is spelled 'Customer')")
 
 
+def test_a_two_way_flow_that_does_not_pair_up_or_names_two_systems_of_record_is_an_error(project):
+    orders = EntityMap.objects.get(project=project, name="Sales orders")
+    lines = EntityMap.objects.get(project=project, name="Sales order lines")
+    EntityMap.objects.filter(pk=lines.pk).update(reverse_map=orders)  # orders do not sync lines back
+    EntityMap.objects.filter(pk=orders.pk).update(system_of_record="dataverse")  # the reverse map says F&O
+
+    check = project_check(project=project, trigger="api")
+
+    messages = {(p["entity_map"], p["field"]): p["message"] for p in check.problems}
+    assert messages[("Sales order lines", "reverse_map")] == (
+        "its reverse map Sales orders does not sync CDSSalesOrderLines back to salesorderdetails naming Sales order "
+        "lines as its own reverse map")
+    assert messages[("Sales orders", "system_of_record")] == (
+        "Sales orders and Sales orders from F&O name different systems of record")
+
+
 def test_a_full_run_starts_with_the_check_and_syncs_nothing_when_it_finds_errors(project, dataverse, finops,
                                                                                   celery_worker):
     FieldMap.objects.filter(entity_map__project=project, entity_map__name="Accounts",

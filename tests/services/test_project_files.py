@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from integration.models import ChangeCursor, Connection, FieldMap, KeyLink, System, ValueMapEntry
+from integration.models import ChangeCursor, Connection, EntityMap, FieldMap, KeyLink, System, ValueMapEntry
 from integration.services.field_maps import value_map_save
 from integration.services.project_files import (
     document_text,
@@ -51,10 +51,10 @@ def test_an_export_is_stable_and_holds_no_ids_and_no_secrets(project):
     text = document_text(project_document(project=project))
     assert text == document_text(project_document(project=project))
     document = json.loads(text)
-    assert [m["name"] for m in document["entity_maps"]][:2] == ["Products", "Accounts"]
+    assert [m["name"] for m in document["entity_maps"]][:3] == ["Products", "Product price list items", "Accounts"]
     assert '"id"' not in text
     assert "never-exported" not in text
-    accounts = document["entity_maps"][1]
+    accounts = next(m for m in document["entity_maps"] if m["name"] == "Accounts")
     assert accounts["field_maps"][0]["destination_field"] == "dataAreaId"  # field maps in their order
     values = next(f for f in accounts["field_maps"] if f["destination_field"] == "AddressCountryRegionId")
     assert list(values["value_map"]) == sorted(values["value_map"])
@@ -73,11 +73,10 @@ def test_importing_a_file_applies_it_in_place_and_round_trips(project):
     cursor = ChangeCursor.objects.create(entity_map=accounts, value="delta")
     field_id = country(project).pk
     document = project_document(project=project)
-    spec = next(f for f in document["entity_maps"][1]["field_maps"]
-                if f["destination_field"] == "AddressCountryRegionId")
+    accounts_spec = next(m for m in document["entity_maps"] if m["name"] == "Accounts")
+    spec = next(f for f in accounts_spec["field_maps"] if f["destination_field"] == "AddressCountryRegionId")
     spec["value_map"]["Greece"] = "GRC"
-    document["entity_maps"][1]["field_maps"] = [f for f in document["entity_maps"][1]["field_maps"]
-                                                if f["destination_field"] != "LanguageId"]
+    accounts_spec["field_maps"] = [f for f in accounts_spec["field_maps"] if f["destination_field"] != "LanguageId"]
 
     assert [str(c) for c in documents_diff(project_document(project=project), document)] == [
         '+ entity maps / Accounts / field maps / AddressCountryRegionId / value_map / Greece: "GRC"',
@@ -164,3 +163,20 @@ def test_a_project_without_its_template_is_refused_unless_reset(project):
     upgrade = upgraded(project, changed_template(), reset=True)
     assert project.template_base == changed_template()
     assert len(upgrade.report.applied) == 2
+
+
+def test_two_way_settings_go_out_in_a_file_and_come_back(project):
+    """A reverse map is named in the file, and a file that pairs two maps pairs them in the project."""
+    document = project_document(project=project)
+    orders = next(m for m in document["entity_maps"] if m["name"] == "Sales orders")
+    assert orders["reverse_map"] == "Sales orders from F&O"
+    assert orders["create_only"] is True
+    assert orders["system_of_record"] == "finops"
+
+    EntityMap.objects.filter(project=project, name__startswith="Sales order").update(reverse_map=None)
+    project_import(document=document, name="contoso")
+
+    pairs = dict(project.entity_maps.filter(reverse_map__isnull=False).values_list("name", "reverse_map__name"))
+    assert pairs["Sales orders"] == "Sales orders from F&O"
+    assert pairs["Sales orders from F&O"] == "Sales orders"
+    assert pairs["Sales order lines"] == "Sales order lines from F&O"

@@ -22,7 +22,9 @@ def test_a_run_has_one_stage_per_enabled_entity_map_in_order(project):
     run = runs.run_start(project=project, trigger=SyncRun.Trigger.API)
 
     assert list(run.stages.values_list("entity_map__name", flat=True)) == [
-        "Products", "Accounts", "Contacts", "Contacts to customers", "Quotes"]
+        "Products", "Product price list items", "Accounts", "Contacts", "Contacts to customers", "Quotes",
+        "Sales orders", "Sales order lines", "Sales orders from F&O", "Sales order lines from F&O",
+        "Freight tax lines", "Sales invoices", "Sales invoice lines"]
     assert run.status == RunStatus.QUEUED
     assert set(run.stages.values_list("status", flat=True)) == {StageStatus.PENDING}
 

@@ -31,7 +31,9 @@ from integration.services.templates import (
 )
 
 pytestmark = pytest.mark.django_db
-MAP_NAMES = ["Products", "Accounts", "Contacts", "Contacts to customers", "Quotes", "Quote lines"]
+MAP_NAMES = ["Products", "Product price list items", "Accounts", "Contacts", "Contacts to customers", "Quotes",
+             "Quote lines", "Sales orders", "Sales order lines", "Sales orders from F&O", "Sales order lines from F&O",
+             "Freight tax lines", "Sales invoices", "Sales invoice lines"]
 
 
 def connection(name: str, system: str) -> Connection:
@@ -69,13 +71,13 @@ def test_loading_creates_the_entity_maps_in_order_with_their_settings(sales, fin
     project = load(sales, finops)
     maps = list(project.entity_maps.all())
     assert [(m.name, m.order, m.enabled) for m in maps] == [(name, n, True) for n, name in enumerate(MAP_NAMES, 1)]
-    accounts = maps[1]
+    accounts = maps[2]
     assert (accounts.direction, accounts.source_entity_set, accounts.destination_entity_set,
             accounts.change_detection, accounts.source_key_fields, accounts.source_id_field,
             accounts.destination_key_fields, accounts.link_attributes, accounts.conditions) == (
         "sales_to_finops", "accounts", "CustomersV3", "change_tracking", ["accountnumber"], "accountid",
         ["dataAreaId", "CustomerAccount"], [], [{"field": "accountnumber", "op": "not_blank"}])
-    assert maps[2].destination_api_key_fields == ["dataAreaId", "ContactPersonPartyNumber", "AssociatedContactType",
+    assert maps[3].destination_api_key_fields == ["dataAreaId", "ContactPersonPartyNumber", "AssociatedContactType",
                                                   "AssociatedContactNumber"]
     assert maps[0].source_filter == "dataAreaId eq '{product_company}'"
     assert maps[0].destination_id_field == "productid"
@@ -159,7 +161,7 @@ def test_resetting_brings_the_maps_back_to_the_template_in_place_and_keeps_links
 
     assert again.pk == project.pk
     accounts = again.entity_maps.get(name="Accounts")
-    assert (accounts.source_entity_set, accounts.order) == ("accounts", 2)
+    assert (accounts.source_entity_set, accounts.order) == ("accounts", 3)
     assert KeyLink.objects.filter(pk=link.pk, entity_map=accounts).exists()
     assert ChangeCursor.objects.get(pk=cursor.pk).entity_map == accounts
     assert accounts.field_maps.get(destination_field="CustomerGroupId").default_value == "10"
@@ -232,7 +234,7 @@ def broken(change) -> dict:
     (lambda maps: maps["Contacts"]["field_maps"][2]["options"]["lookup"].update({"return": "attributes.PartyNumber"}),
      "Contacts: AssociatedContactNumber looks up Accounts, which does not keep attributes.PartyNumber"),
     (lambda maps: maps["Products"].update(destination_id_field=""),
-     "Quote lines: ProductNumber looks up Products, which has no destination id field"),
+     "Product price list items: productid@odata.bind looks up Products, which has no destination id field"),
     (lambda maps: maps["Quote lines"]["field_maps"][0]["options"]["lookup"].update(entity_maps=["Quote lines"]),
      "Quote lines: dataAreaId looks up Quote lines, which is not an earlier entity map"),
     (lambda maps: maps["Accounts"].update(direction="sideways"), "Accounts: invalid direction"),
@@ -244,6 +246,14 @@ def broken(change) -> dict:
     (lambda maps: maps["Contacts"].pop("destination_api_key_fields"), "Contacts: lookup fields find a record"),
     (lambda maps: maps["Accounts"].update(on_key_change="merge"),
      "Accounts: on_key_change must be one of rename, create_and_report"),
+    (lambda maps: maps["Sales orders"].update(reverse_map="Quotes"),
+     "Sales orders: its reverse map Quotes must be a map of the template that names Sales orders as its own"),
+    (lambda maps: maps["Sales invoices"].update(reverse_map="Sales invoices"),
+     "Sales invoices: its reverse map Sales invoices must sync the same entity sets the other way"),
+    (lambda maps: maps["Sales orders"].update(system_of_record="dataverse"),
+     "Sales orders and Sales orders from F&O must agree on the system of record"),
+    (lambda maps: maps["Sales orders"].update(system_of_record="excel"),
+     "Sales orders: system_of_record must be one of dataverse, finops"),
 ])
 def test_a_faulty_template_is_refused_naming_the_fault(change, message):
     with pytest.raises(TemplateError, match=message):
@@ -256,10 +266,7 @@ def test_each_map_says_what_a_key_change_does_a_reload_keeps_the_projects_choice
     create and report; Sales products are renamed (Dataverse lets an alternate-key column change)."""
     project = load(sales, finops)
     assert dict(project.entity_maps.values_list("name", "on_key_change")) == {
-        "Products": KeyChange.RENAME, "Accounts": KeyChange.CREATE_AND_REPORT,
-        "Contacts": KeyChange.CREATE_AND_REPORT,
-        "Contacts to customers": KeyChange.CREATE_AND_REPORT, "Quotes": KeyChange.CREATE_AND_REPORT,
-        "Quote lines": KeyChange.CREATE_AND_REPORT}
+        name: KeyChange.RENAME if name == "Products" else KeyChange.CREATE_AND_REPORT for name in MAP_NAMES}
     project.entity_maps.filter(name="Accounts").update(on_key_change=KeyChange.RENAME)
 
     again = load(sales, finops, replace=True)
@@ -270,9 +277,22 @@ def test_each_map_says_what_a_key_change_does_a_reload_keeps_the_projects_choice
     assert reset.entity_maps.get(name="Accounts").on_key_change == KeyChange.CREATE_AND_REPORT
 
 
+def test_two_way_flows_load_as_pairs_of_reverse_maps_with_their_system_of_record(sales, finops):
+    """p2c-templates 2.6: orders flow both ways, created only from Sales, F&O's from then on."""
+    project = load(sales, finops)
+    pairs = {m.name: (m.reverse_map.name if m.reverse_map else None, m.create_only, m.system_of_record)
+             for m in project.entity_maps.select_related("reverse_map")}
+    assert {name: pair for name, pair in pairs.items() if pair[0]} == {
+        "Sales orders": ("Sales orders from F&O", True, "finops"),
+        "Sales orders from F&O": ("Sales orders", False, "finops"),
+        "Sales order lines": ("Sales order lines from F&O", True, "finops"),
+        "Sales order lines from F&O": ("Sales order lines", False, "finops")}
+    assert pairs["Accounts"] == (None, False, "")
+
+
 def test_a_map_that_does_not_say_creates_and_reports_on_a_key_change():
-    spec = {key: value for key, value in template_read(name="prospect_to_cash")["entity_maps"][1].items()
-            if key != "on_key_change"}
+    [accounts] = [spec for spec in template_read(name="prospect_to_cash")["entity_maps"] if spec["name"] == "Accounts"]
+    spec = {key: value for key, value in accounts.items() if key != "on_key_change"}
     assert template_definitions(template={"entity_maps": [spec]})  # still a valid map
     assert spec.get("on_key_change", KeyChange.CREATE_AND_REPORT) == KeyChange.CREATE_AND_REPORT
 
@@ -321,9 +341,10 @@ BASE = ("prospect_to_cash", "--project", "demo", "--sales-connection", "sales", 
 
 def test_the_command_loads_the_template(sales, finops):
     output = command(*BASE)
-    assert output.startswith("created project demo from prospect_to_cash: 6 entity maps (Products, Accounts,")
+    assert output.startswith("created project demo from prospect_to_cash: 14 entity maps (Products, Product price "
+                             "list items, Accounts,")
     assert "Contoso US=usmf (default)" in output
-    assert Project.objects.get(name="demo").entity_maps.count() == 6
+    assert Project.objects.get(name="demo").entity_maps.count() == 14
 
 
 def test_the_command_takes_organization_mappings(sales, finops):

@@ -18,11 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--contacts", type=int, default=2000)
         parser.add_argument("--products", type=int, default=300)
         parser.add_argument("--quotes", type=int, default=300)
+        parser.add_argument("--orders", type=int, default=20, help="orders activated in Sales (and a quarter as "
+                                                                   "many entered in F&O)")
         parser.add_argument("--port", type=int, default=8000, help="admin web server port (a free one if taken)")
 
-    def handle(self, *args, once, accounts, contacts, products, quotes, port, **options):
-        demo = Demo(out=self.stdout, port=port,
-                    sizes={"accounts": accounts, "contacts": contacts, "products": products, "quotes": quotes})
+    def handle(self, *args, once, accounts, contacts, products, quotes, orders, port, **options):
+        demo = Demo(out=self.stdout, port=port, sizes={"accounts": accounts, "contacts": contacts,
+                                                       "products": products, "quotes": quotes, "orders": orders})
         code = demo.run(once=once)
         if code:
             raise SystemExit(code)
