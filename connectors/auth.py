@@ -28,9 +28,12 @@ _sources: ProcessLocal[TokenSource] = ProcessLocal()
 
 
 def token_source(config: ConnectionConfig) -> TokenSource:
-    """The token source of this application user in this process, shared by its threads and by every config
-    that differs only in settings tokens do not depend on (page size, limits)."""
-    key = (config.identity, config.scope, config.client_secret, config.certificate, config.ca_bundle, config.timeout)
+    """The token source of this connection in this process, shared by its threads and by every config that differs
+    only in settings tokens do not depend on (page size, limits). Two connections with the same credentials keep
+    a source each: token outcomes are recorded by connection name, and a connection whose secret was fixed must
+    see its own next token request succeed, not a token its twin already held."""
+    key = (config.label, config.identity, config.scope, config.client_secret, config.certificate, config.ca_bundle,
+           config.timeout)
     return _sources.get(key, lambda: TokenSource(config))
 
 

@@ -61,3 +61,14 @@ def test_an_observer_that_fails_never_fails_the_request(dataverse, dv_config):
         assert len(list(DataverseClient(dv_config()).rows("accounts"))) >= 3
     finally:
         observer_set(previous)
+
+
+def test_two_connections_with_the_same_credentials_each_observe_their_own_token(dataverse, dv_config, observed):
+    """A connection whose secret was fixed must see its own good token request (the alert on it resolves by
+    that), even when another connection with the same credentials already holds a token."""
+    dataverse.seed(accounts=1)
+    for name in ("Sales A", "Sales B"):
+        list(DataverseClient(dv_config(name=name)).pages("accounts", select=["accountid"]))
+
+    tokens = [event for event in observed if isinstance(event, TokenObserved)]
+    assert tokens == [TokenObserved("Sales A", ok=True), TokenObserved("Sales B", ok=True)]
