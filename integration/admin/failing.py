@@ -11,8 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from integration.admin.filters import EntityMapFilter, IdFilter
 from integration.admin.links import error_html, page_fix_finder
-from integration.models import EntityMap, FailingRecord, Project, RecordSync
+from integration.models import FailingRecord, Project, RecordSync
 from integration.services import failing, retries
 
 VIEW = "integration.view_recordsync"
@@ -43,28 +44,13 @@ class StateFilter(admin.SimpleListFilter):
         return queryset.filter(ignored_reason__isnull=True)
 
 
-class ProjectFilter(admin.SimpleListFilter):
+class ProjectFilter(IdFilter):
     title = "project"
     parameter_name = "project"
+    field = "entity_map__project_id"
 
-    def lookups(self, request, model_admin):
+    def options(self):
         return [(str(p.pk), p.name) for p in Project.objects.all()]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        return queryset.filter(entity_map__project_id=int(value)) if value and value.isdigit() else queryset
-
-
-class MapFilter(admin.SimpleListFilter):
-    title = "entity map"
-    parameter_name = "entity_map"
-
-    def lookups(self, request, model_admin):
-        return [(str(m.pk), str(m)) for m in EntityMap.objects.select_related("project")]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        return queryset.filter(entity_map_id=int(value)) if value and value.isdigit() else queryset
 
 
 class ErrorFieldFilter(admin.SimpleListFilter):
@@ -90,7 +76,7 @@ class FailingRecordAdmin(admin.ModelAdmin):
     list_display = ("source_key_link", "entity_map", "project", "error", "first_seen", "last_seen", "failures",
                     "last_run", "ignored")
     list_display_links = None
-    list_filter = (StateFilter, ProjectFilter, MapFilter, ErrorFieldFilter, "error_type")
+    list_filter = (StateFilter, ProjectFilter, EntityMapFilter, ErrorFieldFilter, "error_type")
     search_fields = ("source_key", "error_message")
     actions = ["retry", "retry_like", "ignore", "unignore"]
     ordering = ("-finished_at", "-id")

@@ -33,17 +33,26 @@ class _TextForJSON(forms.CharField):
     def __init__(self, *, encoder=None, decoder=None, **kwargs):
         super().__init__(**kwargs)
 
+    def prepare_value(self, value):
+        if isinstance(value, str):  # the stored JSON, or what the user typed (shown back as typed)
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                return value
+            if not isinstance(decoded, list):
+                return value
+            value = decoded
+        return self.as_text(value or [])
+
+    def as_text(self, value: list) -> str:
+        raise NotImplementedError
+
 
 class NamesField(_TextForJSON):
     """A list of field names, typed as `a, b, c`."""
 
-    def prepare_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value
-        return ", ".join(value or [])
+    def as_text(self, value):
+        return ", ".join(value)
 
     def to_python(self, value):
         return [name.strip() for name in (super().to_python(value) or "").split(",") if name.strip()]
@@ -55,14 +64,9 @@ class ConditionsField(_TextForJSON):
 
     widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
-    def prepare_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value
+    def as_text(self, value):
         lines = []
-        for condition in value or []:
+        for condition in value:
             item = condition.get("value")
             shown = ", ".join(value_to_text(v) for v in item) if isinstance(item, list) else value_to_text(item)
             lines.append(" ".join(part for part in (condition["field"], condition["op"], shown) if part))

@@ -10,10 +10,10 @@ from django.utils.html import format_html
 
 from integration.admin.buttons import Button, ButtonsMixin
 from integration.admin.display import counts_text, duration_text, pretty_json, progress_bar, status_badge
+from integration.admin.filters import EntityMapFilter, IdFilter
 from integration.admin.links import error_html, fix_links, page_fix_finder
 from integration.models import (
     ACTIVE_RUN_STATUSES,
-    EntityMap,
     RecordStatus,
     RecordSync,
     SyncRun,
@@ -146,34 +146,15 @@ class SyncRunAdmin(ButtonsMixin, ReadOnlyAdmin):
                 self.message_user(request, f"run #{run.pk} was not in progress", messages.WARNING)
 
 
-class RunFilter(admin.SimpleListFilter):
+class RunFilter(IdFilter):
     """The latest runs as choices; any run id works in the URL (links from a run's page use it)."""
 
     title = "run"
     parameter_name = "run"
+    field = "run_id"
 
-    def lookups(self, request, model_admin):
+    def options(self):
         return [(str(run.pk), str(run)) for run in SyncRun.objects.select_related("project")[:15]]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(run_id=int(value))
-        return queryset
-
-
-class EntityMapFilter(admin.SimpleListFilter):
-    title = "entity map"
-    parameter_name = "entity_map"
-
-    def lookups(self, request, model_admin):
-        return [(str(m.pk), str(m)) for m in EntityMap.objects.select_related("project")]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(entity_map_id=int(value))
-        return queryset
 
 
 @admin.register(RecordSync)
