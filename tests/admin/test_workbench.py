@@ -46,6 +46,24 @@ def test_the_queue_has_one_line_per_record_with_first_and_last_seen_and_failures
     assert f'href="{editor}#value-map">its value map</a>' in page
 
 
+def test_the_queue_and_a_runs_records_filter_by_project_entity_map_and_run(admin_client_with_perms, project):
+    other = factories.project(name="other")
+    run = factories.run(project, status=RunStatus.WARNING, records=[("Contacts", FAILED), ("Accounts", FAILED)])
+    factories.run(other, status=RunStatus.WARNING, records=[("Contacts", FAILED)])
+    contacts = project.entity_maps.get(name="Contacts")
+
+    def keys(url, **query):
+        rows = admin_client_with_perms.get(reverse(url), query).context["cl"].result_list
+        return sorted((r.entity_map.project.name, r.entity_map.name) for r in rows)
+
+    assert keys(QUEUE, project=str(project.pk)) == [(project.name, "Accounts"), (project.name, "Contacts")]
+    assert keys(QUEUE, entity_map=str(contacts.pk)) == [(project.name, "Contacts")]
+    assert len(keys(QUEUE, entity_map="not-a-number")) == 3  # a value that is no id filters nothing
+    records = "admin:integration_recordsync_changelist"
+    assert keys(records, run=str(run.pk)) == [(project.name, "Accounts"), (project.name, "Contacts")]
+    assert keys(records, run=str(run.pk), entity_map=str(contacts.pk)) == [(project.name, "Contacts")]
+
+
 def test_retrying_from_the_queue_and_retrying_all_alike(admin_client_with_perms, project):
     run = factories.run(project, status=RunStatus.WARNING,
                         records=[("Contacts", FAILED), ("Contacts", FAILED), ("Accounts", SUCCEEDED)])
