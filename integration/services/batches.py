@@ -1,6 +1,7 @@
-"""Sync a batch of records of one stage at once: the bulk runs' path. One statement claims the batch, one query
-reads its links, one its parents' links, each record is mapped on its own, one request writes them all (a `$batch`
-in which each record is its own operation), and one transaction writes back every link and every outcome.
+"""Sync a batch of records of one stage at once: the bulk runs' path. One statement claims and reads the batch
+(`claims.py`), one query its links, one its parents' links, each record is mapped on its own, one request writes
+them all (a `$batch` in which each record is its own operation), and one transaction writes back every link and
+every outcome.
 
 A record's row stays its truth: each one ends with its own outcome, exactly as on the single-record path
 (`records.py`), whose steps this reuses. Whatever the batch cannot settle on its own goes back to that path, which
@@ -14,19 +15,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from connectors.errors import ConnectorError, DuplicateError, NotFoundError
 from integration import task_names
-from integration.heartbeat import process_name
 from integration.models import RecordStatus, RecordSync
 from integration.queueing import enqueue
-from integration.services import adapter, binder, records
+from integration.services import adapter, binder, claims, records
 from integration.services.contexts import map_context
 from integration.services.outcomes import (
     Fail,
@@ -67,8 +66,9 @@ def batch_sync(*, record_ids: Sequence[int]) -> list[Handoff]:
 
 
 def _batch_sync(record_ids: Sequence[int]) -> list[Handoff]:
-    claimed = _claim(record_ids)
-    if claimed is None:  # one of them is being written by another run right now: each goes alone
+    try:
+        claimed = claims.claim(record_ids)
+    except IntegrityError:  # one of them is being written by another run right now: each goes alone
         return [Handoff(tuple(record_ids))]
     if not claimed:
         return []
@@ -84,23 +84,6 @@ def _batch_sync(record_ids: Sequence[int]) -> list[Handoff]:
     if last:
         stage_finish_if_done(stage_id=stage_id)
     return handoffs
-
-
-def _claim(record_ids: Sequence[int]) -> list[RecordSync] | None:
-    """Claim every claimable record of the batch in one statement, named by this process; None when the
-    one-writer constraint refuses (another run writes one of them)."""
-    now = timezone.now()
-    claimable = Q(status=RecordStatus.PENDING) | Q(status=RecordStatus.WAITING,
-                                                    next_attempt_at__lte=now + timedelta(seconds=1))
-    me = process_name()
-    try:
-        with transaction.atomic():
-            RecordSync.objects.filter(Q(pk__in=list(record_ids)) & claimable).update(
-                status=RecordStatus.RUNNING, claimed_at=now, claimed_by=me, attempts=F("attempts") + 1)
-    except IntegrityError:
-        return None
-    return list(RecordSync.objects.defer("payload").filter(pk__in=list(record_ids), status=RecordStatus.RUNNING,
-                                                          claimed_at=now, claimed_by=me))
 
 
 def _sync(claimed: list[RecordSync]) -> list[Handoff]:

@@ -9,7 +9,6 @@ attempts never end (its worker died each time) fails once it has had them all, s
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 from dataclasses import dataclass
@@ -17,14 +16,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from integration import mapping, storable
 from integration.conversions import is_guid
-from integration.heartbeat import process_name
 from integration.models import KeyChange, KeyLink, RecordStatus, RecordSync, System
-from integration.services import adapter, binder, two_way
+from integration.services import adapter, binder, claims, two_way
 from integration.services.contexts import MapContext, map_context
 from integration.services.failures import failure_text
 from integration.services.outcomes import Decision, Fail, RetryLater, call, finish, wait_or_fail
@@ -36,12 +33,14 @@ log = logging.getLogger(__name__)
 
 def record_sync(*, record_id: int) -> Decision:
     """Sync one RecordSync row; safe to call twice for the same row (only one call claims it)."""
-    claimed = _claim(record_id)
-    if claimed is None:
+    try:
+        # A worker that died mid-record leaves it running; once its lease is over, anyone may take it.
+        claimed = claims.claim([record_id], take_expired_leases=True)
+    except IntegrityError:  # the database's one-writer constraint: another run writes this source record
         return _wait_for_the_other_writer(record_id)
     if not claimed:
         return Decision()
-    record = RecordSync.objects.defer("payload").get(pk=record_id)
+    (record,) = claimed
     stages_in_flight.enter(record.stage_id)
     decision, ended = Decision(), True
     try:
@@ -64,27 +63,6 @@ def record_sync(*, record_id: int) -> Decision:
     if stages_in_flight.leave(record.stage_id) and ended:
         stage_finish_if_done(stage_id=record.stage_id)
     return decision
-
-
-def _claim(record_id: int) -> bool | None:
-    """True when this call took the record, False when it is not to be taken now, None when another run is
-    writing the same source record (the database's one-writer constraint refused the claim)."""
-    now = timezone.now()
-    lease_expired = now - timedelta(seconds=settings.P2C_RECORD_LEASE_SECONDS)
-    claimable = (
-        Q(status=RecordStatus.PENDING)
-        | Q(status=RecordStatus.WAITING, next_attempt_at__lte=now + timedelta(seconds=1))
-        # A worker that died mid-record leaves it running; once its lease is over, anyone may take it.
-        | Q(status=RecordStatus.RUNNING, claimed_at__lt=lease_expired)
-    )
-    # The claim names this process, so the sweeper can take it back as soon as the process is found dead.
-    try:
-        with _savepoint():
-            return RecordSync.objects.filter(Q(pk=record_id) & claimable).update(
-                status=RecordStatus.RUNNING, claimed_at=now, claimed_by=process_name(),
-                attempts=F("attempts") + 1) == 1
-    except IntegrityError:
-        return None
 
 
 def _wait_for_the_other_writer(record_id: int) -> Decision:
@@ -337,11 +315,3 @@ def _sync_delete(record: RecordSync) -> None:
     binder.note_source_deleted(link=link)
     finish(record, RecordStatus.SKIPPED, outcome=RecordSync.Outcome.SKIPPED, destination_key=link.destination_key,
             message="deleted at the source; the destination record is kept (deletes are not propagated)")
-
-
-def _savepoint():
-    """Inside a caller's transaction, a savepoint keeps it usable after a unique violation. Outside one (a task),
-    each statement commits on its own; a BEGIN and COMMIT around them would cost two round trips per record."""
-    if transaction.get_connection().in_atomic_block:
-        return transaction.atomic()
-    return contextlib.nullcontext()
