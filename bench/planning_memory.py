@@ -84,7 +84,8 @@ def main() -> None:
     rows.append(Row(f"**peak at {args.sizes[1]:,} ÷ peak at {args.sizes[0]:,}**", f"**{ratio:.2f} x**",
                     "medians of the peaks", ratio, f"≤ {TARGET}", ratio <= TARGET))
     text = scenario_table("Planning memory: the planner's peak RSS at two sizes", rows, [
-        machine(), "each plan in a fresh process (bench/planner_process.py), the peak is the kernel's high-water mark (VmHWM)",
+        machine(),
+        "each plan in a fresh process (bench/planner_process.py); the peak is the kernel's high-water mark (VmHWM)",
         "the Accounts stage of a full run; no worker consumes the queue while it plans"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-planning-memory-{database_label()}.md"

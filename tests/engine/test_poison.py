@@ -144,7 +144,7 @@ def test_concurrent_create_and_update_runs_for_new_contacts_write_each_contact_o
     assert run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"]).status == RunStatus.SUCCEEDED
     contacts_map = project.entity_maps.get(name="Contacts")
     parents = accounts_of(dataverse)
-    contacts = [new_contact(dataverse, parents[n % len(parents)]) for n in range(25)]
+    contacts = [new_contact(dataverse, parents[n % len(parents)]) for n in range(50)]  # the 50 pairs
 
     started = []
     for contact in contacts:
