@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 import harness  # noqa: F401 - sets up Django first
 from harness import ROOT, Environment, RunFigures, add_worker_arguments, database_label
-from report import Row, number, scenario_table
+from report import Row, number, provenance, scenario_table
 
 from integration.models import ApplicationUser, SyncRun
 
@@ -88,6 +88,7 @@ def phase_rows(label: str, runs: list[RunFigures], bound: float | None = None,
 
 
 def write_results(title: str, text: str) -> None:
+    text += f"- {provenance()}\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-batched-{database_label()}.md"
     with path.open("a") as file:

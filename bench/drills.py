@@ -117,7 +117,7 @@ from harness import (  # noqa: E402 - sets Django up, on the drills' database an
     machine,
     reset_database,
 )
-from report import markdown_table  # noqa: E402
+from report import markdown_table, provenance  # noqa: E402
 
 from integration.models import (  # noqa: E402
     ACTIVE_RUN_STATUSES,
@@ -307,7 +307,7 @@ def _reader(emulators: Emulators) -> Callable[[str, str], list[dict]]:
     return read
 
 
-def report(outcomes: list[Outcome], *, command: str, sizes: dict) -> str:
+def report(outcomes: list[Outcome], *, sizes: dict) -> str:
     baseline, seeded = outcomes[0].seconds, outcomes[0].seeded
     header = ["drill", "records expected", "written", "lost", "duplicated", "failed", "run status",
               "fault at (s)", "fault → end of run (s)", "run (s)", "without the fault (s)", "later by (s)"]
@@ -327,7 +327,7 @@ def report(outcomes: list[Outcome], *, command: str, sizes: dict) -> str:
         ])
     lines = [
         f"# Drills: {database_label()}, {BROKER.label}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
-        f"`{command}` at commit {_commit()}. Targets (issue 13): 0 lost, 0 duplicated, and a faulted run ends within "
+        f"{provenance()}. Targets (issue 13): 0 lost, 0 duplicated, and a faulted run ends within "
         f"{TARGET_DELAY_SECONDS} s of the baseline.", "",
         markdown_table(header, rows), "",
         f"- machine: {machine()}",
@@ -365,11 +365,6 @@ def _sweep_interval() -> float:
     return settings.CELERY_BEAT_SCHEDULE["p2c-sweep"]["schedule"]
 
 
-def _commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    return result.stdout.strip() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=300)
@@ -400,8 +395,7 @@ def main() -> None:
     finally:
         emulators.stop()
         BROKER.kill()
-    command = "python bench/drills.py " + " ".join(sys.argv[1:])
-    text = report(outcomes, command=command.strip(), sizes=sizes)
+    text = report(outcomes, sizes=sizes)
     output = args.output or RESULTS / f"drills-{datetime.now(UTC):%Y-%m-%d}.md"
     output.write_text(text)
     print(text)

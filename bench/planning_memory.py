@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import harness  # noqa: F401 - sets up Django first
 from harness import ROOT, Emulators, create_project, database_label, machine, reset_database
-from report import Row, number, scenario_table
+from report import Row, number, provenance, scenario_table
 
 from integration.models import RecordSync, SyncRun
 from integration.services import runs
@@ -84,7 +84,7 @@ def main() -> None:
     rows.append(Row(f"**peak at {args.sizes[1]:,} ÷ peak at {args.sizes[0]:,}**", f"**{ratio:.2f} x**",
                     "medians of the peaks", ratio, f"≤ {TARGET}", ratio <= TARGET))
     text = scenario_table("Planning memory: the planner's peak RSS at two sizes", rows, [
-        machine(),
+        machine(), provenance(),
         "each plan in a fresh process (bench/planner_process.py); the peak is the kernel's high-water mark (VmHWM)",
         "the Accounts stage of a full run; no worker consumes the queue while it plans"])
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 HEADLINES_ENV = "P2C_BENCH_HEADLINES"
 
@@ -29,6 +32,14 @@ def number(value: float, unit: str = "") -> str:
     else:
         text = f"{value:.2f}"
     return f"{text} {unit}".strip()
+
+
+def provenance() -> str:
+    """What ran, on which code: "`python bench/batched.py limits --repeat 3` at commit 1a2b3c4"."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                            text=True, check=False).stdout.strip()
+    command = " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    return f"`{command}` at commit {commit or 'unknown'}"
 
 
 def markdown_table(headers: list[str], rows: list[list[object]]) -> str:

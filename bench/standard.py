@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-from report import HEADLINES_ENV, markdown_table, number
+from report import HEADLINES_ENV, markdown_table, number, provenance
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -70,11 +70,9 @@ def main() -> None:
         headlines.append(figures)
 
     summary = summary_table(headlines)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True,
-                            check=False).stdout.strip()
     text = "\n\n".join([
         f"# Benchmarks: {database}, {broker}, {started:%Y-%m-%d %H:%M} UTC",
-        f"`python bench/standard.py --repeat {args.repeat} --scale {args.scale:g}` at commit {commit or '?'}; "
+        f"{provenance()}; "
         "each scenario's tables follow the summary, in the order they ran.",
         "## Summary (targets judged on the median)", summary, "## Scenarios", *sections,
     ]) + "\n"
