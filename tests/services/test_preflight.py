@@ -144,3 +144,15 @@ def test_the_api_checks_a_project_for_users_who_may_start_runs(project):
     response = client_of("operator", "view_project", "add_syncrun").post(url)
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["problems"]) == ("clean", [])
+
+
+def test_warnings_alone_exit_1_and_say_what_to_fix(project):
+    mapping = project.organization_mappings.get(is_default=True)
+    project.organization_mappings.create(business_unit="Contoso Atlantis", legal_entity=mapping.legal_entity)
+
+    code, out = command(project.name)
+
+    assert code == 1, out
+    assert "WARNING organization mappings: business unit 'Contoso Atlantis' does not exist in Sales" in out
+    assert f"of {project.name}: warnings (0 errors, 1 warnings)" in out
+    assert project.checks.get().status == ProjectCheck.Status.WARNINGS
