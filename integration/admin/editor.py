@@ -17,10 +17,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from integration.admin.editor_forms import FieldMapForm, ValueMapFormSet, value_map_initial
+from integration.admin.maps import preview_context
 from integration.models import EntityMap, FieldMap
 from integration.services import failing, retries
 from integration.services.environment_metadata import environments_forget, map_sides
-from integration.services.field_maps import FieldMapEdit, failed_values, field_map_check, field_map_save
+from integration.services.field_maps import (
+    FieldMapEdit,
+    definition_with_edit,
+    failed_values,
+    field_map_check,
+    field_map_save,
+)
+from integration.services.preview import record_preview
 
 
 @admin.register(FieldMap)
@@ -62,7 +70,7 @@ class FieldMapAdmin(admin.ModelAdmin):
     def editor_view(self, request, entity_map: EntityMap, field_map: FieldMap | None):
         can_edit = self.has_change_permission(request, field_map) if field_map else self.has_add_permission(request)
         sides = map_sides(entity_map=entity_map)
-        problems, unchecked = [], ""
+        problems, unchecked, preview, preview_key = [], "", None, request.POST.get("preview_key", "").strip()
         kwargs = {"entity_map": entity_map, "sides": sides, "field_map": field_map}
         if request.method == "POST":
             if not can_edit:
@@ -73,14 +81,11 @@ class FieldMapAdmin(admin.ModelAdmin):
                 formset.kind = form.kind_after("value_map")
                 if formset.is_valid():
                     edit = form.edit(formset.entries)
-                    try:
-                        check = field_map_check(entity_map=entity_map, field_map=field_map, edit=edit)
-                    except ValueError as exc:
-                        form.add_error(None, str(exc))
+                    if "_preview" in request.POST:
+                        preview = self._preview(entity_map, field_map, edit, preview_key, form)
                     else:
-                        problems, unchecked = check.problems, check.unchecked
-                        if not problems or form.cleaned_data.get("save_anyway"):
-                            saved = field_map_save(entity_map=entity_map, field_map=field_map, edit=edit)
+                        problems, unchecked, saved = self._check_and_save(form, entity_map, field_map, edit)
+                        if saved:
                             return self._saved(request, saved, retry="_retry" in request.POST)
         else:
             edit = FieldMapEdit.of(field_map) if field_map else FieldMapEdit(destination_field="")
@@ -103,8 +108,35 @@ class FieldMapAdmin(admin.ModelAdmin):
             "queue_url": reverse("admin:integration_failingrecord_changelist") + f"?entity_map={entity_map.pk}",
             "preview_url": reverse("admin:integration_entitymap_preview", args=[entity_map.pk]),
             "value_map_on": "value_map" in (field_map.transforms if field_map else []),
+            "preview_key": preview_key, **preview_context(preview, focus=form["destination_field"].value() or ""),
         }
         return TemplateResponse(request, "admin/integration/field_map_editor.html", context)
+
+    @staticmethod
+    def _check_and_save(form, entity_map: EntityMap, field_map: FieldMap | None, edit: FieldMapEdit):
+        """(problems, why unchecked, the saved field map or None): an edit that brings problems is saved only
+        when the form says "save anyway"."""
+        try:
+            check = field_map_check(entity_map=entity_map, field_map=field_map, edit=edit)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+            return [], "", None
+        if check.problems and not form.cleaned_data.get("save_anyway"):
+            return check.problems, check.unchecked, None
+        return check.problems, check.unchecked, field_map_save(entity_map=entity_map, field_map=field_map, edit=edit)
+
+    @staticmethod
+    def _preview(entity_map: EntityMap, field_map: FieldMap | None, edit: FieldMapEdit, key: str, form):
+        """The record `key` as a run would sync it with this edit saved; nothing is saved or written."""
+        if not key:
+            form.add_error(None, "Give a source record's key to preview the edit with.")
+            return None
+        try:
+            proposed = definition_with_edit(entity_map, field_map, edit)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+            return None
+        return record_preview(entity_map=entity_map, source_key=key, definition=proposed)
 
     def _saved(self, request, field_map: FieldMap, *, retry: bool):
         self.message_user(request, f"Saved {field_map.entity_map.name}: {field_map.destination_field}. Runs use it "

@@ -19,7 +19,7 @@ from integration.admin.display import pretty_json
 from integration.mapping import CONDITION_OPS, error_text
 from integration.models import EntityMap, FieldMap
 from integration.services import entity_maps
-from integration.services.preview import record_preview
+from integration.services.preview import Preview, record_preview
 from integration.typed_values import value_to_text
 
 _LIST_FIELDS = ("source_key_fields", "source_select", "destination_key_fields", "destination_lookup_fields",
@@ -192,21 +192,29 @@ class EntityMapAdmin(ButtonsMixin, admin.ModelAdmin):
             raise PermissionDenied
         key = request.GET.get("key", "").strip()
         preview = record_preview(entity_map=entity_map, source_key=key) if key else None
-        rows = []
-        evaluation = preview.evaluation if preview else None
-        if evaluation and evaluation.payload is not None:
-            changed = {d.field: d for d in evaluation.differences}
-            destination = evaluation.destination or {}
-            for name, value in evaluation.payload.items():
-                difference = changed.get(name)
-                holds = difference.holds if difference else destination.get(name, "(the same)")
-                rows.append({"field": name, "sends": value, "holds": holds if destination else "—",
-                             "differs": difference is not None, "focus": name == request.GET.get("field")})
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "entity_map": entity_map,
-            "title": f"Preview: {entity_map.name}", "key": key, "preview": preview, "rows": rows,
-            "source_json": pretty_json(preview.source) if preview and preview.source else "",
-            "error": error_text(evaluation.error_field, evaluation.error) if evaluation and evaluation.error else "",
-            "changed": sum(row["differs"] for row in rows), "field": request.GET.get("field", ""),
+            "title": f"Preview: {entity_map.name}", "key": key, "field": request.GET.get("field", ""),
+            **preview_context(preview, focus=request.GET.get("field", "")),
         }
         return TemplateResponse(request, "admin/integration/preview.html", context)
+
+
+def preview_context(preview: Preview | None, *, focus: str = "") -> dict:
+    """What the preview result shows (`preview_result.html`): the outcome, the payload field by field beside what
+    the destination holds, the differing ones marked, and the source record."""
+    rows = []
+    evaluation = preview.evaluation if preview else None
+    if evaluation and evaluation.payload is not None:
+        changed = {d.field: d for d in evaluation.differences}
+        destination = evaluation.destination or {}
+        for name, value in evaluation.payload.items():
+            difference = changed.get(name)
+            holds = difference.holds if difference else destination.get(name, "(the same)")
+            rows.append({"field": name, "sends": value, "holds": holds if destination else "—",
+                         "differs": difference is not None, "focus": name == focus})
+    return {
+        "preview": preview, "rows": rows, "changed": sum(row["differs"] for row in rows),
+        "source_json": pretty_json(preview.source) if preview and preview.source else "",
+        "error": error_text(evaluation.error_field, evaluation.error) if evaluation and evaluation.error else "",
+    }

@@ -52,8 +52,12 @@ class FieldMapEdit:
                           value_map_default=self.value_map_default, omit_blank=self.omit_blank)
 
 
-def _with_edit(entity_map: EntityMap, current: MapDefinition, field_map: FieldMap | None,
-               edit: FieldMapEdit) -> MapDefinition:
+def definition_with_edit(entity_map: EntityMap, field_map: FieldMap | None, edit: FieldMapEdit, *,
+                         current: MapDefinition | None = None) -> MapDefinition:
+    """The entity map's definition as it would be with `edit` saved (over `field_map`, or as a new field map):
+    what the editor checks and previews before anything is saved. ValueError when the edit cannot be a rule."""
+    if current is None:
+        current = map_definition(entity_map)
     replaced = field_map.destination_field if field_map else None
     rules = [rule for rule in current.fields if rule.destination != replaced]
     position = next((n for n, rule in enumerate(current.fields) if rule.destination == replaced), len(rules))
@@ -73,7 +77,7 @@ def field_map_check(*, entity_map: EntityMap, field_map: FieldMap | None, edit: 
     """The problems the edit would bring to its entity map, by the pre-flight check's rules (ValueError when the
     edit is not a valid rule at all)."""
     current = map_definition(entity_map)
-    proposed = _with_edit(entity_map, current, field_map, edit)
+    proposed = definition_with_edit(entity_map, field_map, edit, current=current)
     sides = map_sides(entity_map=entity_map)
     if sides.error:
         return EditCheck([], sides.error)

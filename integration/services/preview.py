@@ -24,9 +24,11 @@ class Preview:
     message: str = ""
 
 
-def record_preview(*, entity_map: EntityMap, source_key: str) -> Preview:
-    """What a run would do with the source record whose key (or id) is `source_key`, and why."""
-    definition = map_definition(entity_map)
+def record_preview(*, entity_map: EntityMap, source_key: str,
+                   definition: mapping.MapDefinition | None = None) -> Preview:
+    """What a run would do with the source record whose key (or id) is `source_key`, and why; with `definition`,
+    what it would do once that definition is saved (the editor's unsaved edit)."""
+    definition = definition or map_definition(entity_map)
     source_key = source_key.strip()
     try:
         record = adapter.read_record(entity_map, **_address(entity_map, source_key))

@@ -34,6 +34,11 @@ def field_map(project, entity_map: str, destination: str) -> FieldMap:
                                 destination_field=destination)
 
 
+def writes(emulator) -> int:
+    return sum(n for methods in emulator.stats()["requests_by_entity_set"].values() for method, n in methods.items()
+               if method != "GET")
+
+
 def editor_url(fm: FieldMap) -> str:
     return reverse("admin:integration_fieldmap_change", args=[fm.pk])
 
@@ -166,6 +171,30 @@ def test_the_preview_shows_the_payload_and_what_differs_at_the_destination(admin
     missing = admin_client_with_perms.get(reverse("admin:integration_entitymap_preview", args=[accounts.pk]),
                                           {"key": "NO-SUCH-ACCOUNT"})
     assert "has no record with accountnumber &#x27;NO-SUCH-ACCOUNT&#x27;" in missing.content.decode()
+
+
+def test_an_unsaved_edit_is_previewed_on_a_record_and_nothing_is_saved_or_written(admin_client_with_perms, project,
+                                                                                 dataverse, finops):
+    dataverse.seed(accounts=3, seed=7)
+    account = next(a for a in dataverse.rows("accounts") if a.get("accountnumber"))
+    name = field_map(project, "Accounts", "OrganizationName")
+    url = editor_url(name)
+    writes_before = writes(finops)
+
+    response = admin_client_with_perms.post(url, form_data(
+        admin_client_with_perms, url, step_1="format", format_template="{value} (US)", _preview="Preview",
+        preview_key=account["accountnumber"]))
+
+    text = response.content.decode()
+    assert "With this edit (not saved)" in text
+    assert 'data-outcome="create"' in text
+    rows = {row["field"]: row for row in response.context["rows"]}
+    assert rows["OrganizationName"]["sends"] == f"{account['name']} (US)"
+    assert rows["OrganizationName"]["focus"]
+    assert field_map(project, "Accounts", "OrganizationName").transforms == name.transforms  # not saved
+    assert writes(finops) == writes_before
+    keyless = admin_client_with_perms.post(url, form_data(admin_client_with_perms, url, _preview="Preview"))
+    assert "Give a source record&#x27;s key to preview the edit with." in keyless.content.decode()
 
 
 def test_the_check_button_reports_the_check_with_a_link(admin_client_with_perms, project):
