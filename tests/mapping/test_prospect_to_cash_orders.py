@@ -220,6 +220,14 @@ def test_an_order_line_from_sales_updates_its_original_with_the_discount_for_the
         "ispriceoverridden": True, "priceperunit": 20.0, "manualdiscountamount": 10.0, "tax": 4.0}
 
 
+def test_an_order_lines_delivery_country_goes_to_its_ship_to_country_and_a_blank_one_is_left_out(resolver):
+    """2.6: the line's DeliveryCountryRegionId to its ship-to country, by value map, as the header's."""
+    assert payload("Sales order lines from F&O", fo_order_line(DeliveryAddressCountryRegionId="CAN"),
+                   resolver)["shipto_country"] == "Canada"
+    assert "shipto_country" not in payload("Sales order lines from F&O",
+                                           fo_order_line(DeliveryAddressCountryRegionId=""), resolver)
+
+
 def test_an_order_line_born_in_fo_gets_an_id_derived_from_its_key(resolver):
     mapped = payload("Sales order lines from F&O", fo_order_line(SalesOrderNumber="SO-000007",
                                                                  LineCreationSequenceNumber=2), resolver)
