@@ -110,6 +110,7 @@ from destinations import MapCheck, check_destinations  # noqa: E402
 from django.conf import settings  # noqa: E402
 from harness import (  # noqa: E402 - sets Django up, on the drills' database and broker
     BENCH_VAR,
+    Beat,
     Emulators,
     Workers,
     create_project,
@@ -131,29 +132,6 @@ from integration.queueing import broker_contents_lost  # noqa: E402
 from integration.services import runs  # noqa: E402
 
 FAULT_STAGE = "Accounts"  # the largest stage read from Sales: long enough to plan and to sync
-
-
-class Beat:
-    """`celery beat`: the project schedules and the housekeeping, the sweeper among it."""
-
-    def __init__(self) -> None:
-        self.log_path = BENCH_VAR / "beat.log"
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "p2c_project", "beat", "--loglevel", "INFO", "--schedule",
-                 str(BENCH_VAR / "beat-schedule")], env=dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="INFO"),
-                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while b"beat: Starting" not in self.log_path.read_bytes():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                sys.exit(f"beat did not start; see {self.log_path}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(20)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ from report import markdown_table  # noqa: E402, F401 - scripts take it from her
 
 from connectors.emulators import start  # noqa: E402
 from integration.models import ACTIVE_RUN_STATUSES, Connection, Project, SyncRun  # noqa: E402
+from integration.queueing import broker_contents_lost  # noqa: E402
 from integration.services import runs  # noqa: E402
 from integration.services.templates import template_load  # noqa: E402
 
@@ -309,9 +310,33 @@ def add_worker_arguments(parser, *, workers: int = WORKERS, pool: str = POOL, co
     parser.add_argument("--concurrency", type=int, default=concurrency, help="of each worker")
 
 
+class Beat:
+    """`celery beat`: the project schedules and the housekeeping, the sweeper among it."""
+
+    def __init__(self) -> None:
+        self.log_path = BENCH_VAR / "beat.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "p2c_project", "beat", "--loglevel", "INFO", "--schedule",
+                 str(BENCH_VAR / "beat-schedule")], env=dict(os.environ, PYTHONUNBUFFERED="1", LOG_LEVEL="INFO"),
+                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while b"beat: Starting" not in self.log_path.read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                sys.exit(f"beat did not start; see {self.log_path}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(20)
+
+
 class Environment:
     """Everything a scenario runs on: a fresh database, both emulators, the workers (one setting per
-    environment) and the sampler of their memory. Use it as a context manager."""
+    environment), `celery beat` (the sweeper gives back what waited longer than a broker countdown, as in
+    production) and the sampler of the workers' memory. Use it as a context manager."""
 
     def __init__(self, *, workers: int = 1, pool: str = "threads", concurrency: int = 8,
                  extra_env: dict | None = None):
@@ -329,12 +354,15 @@ class Environment:
         except BaseException:
             self.emulators.stop()
             raise
+        broker_contents_lost()  # a deployment's broker is known long before a run: the first sweep would mark it so
+        self.beat = Beat()
         self.database_cpu = DatabaseCpu(connection.settings_dict["NAME"] if connection.vendor == "postgresql" else "")
         self.rss = RssSampler(self.workers.pids, also=self.database_cpu)
         return self
 
     def __exit__(self, *exc) -> None:
         self.rss.stop()
+        self.beat.stop()
         self.workers.stop()
         self.emulators.stop()
 
@@ -360,4 +388,4 @@ class Environment:
                 self.database_cpu.seconds())
 
     def notes(self) -> list[str]:
-        return [f"machine: {machine()}", f"workers: {self.workers.describe()}"]
+        return [f"machine: {machine()}", f"workers: {self.workers.describe()}, and `celery beat`"]

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors import Change, ChangeTrackingExpiredError, ConnectorError
-from integration import mapping, storable, task_names
+from integration import mapping, storable
 from integration.models import (
     ChangeCursor,
     ChangeDetection,
@@ -30,9 +30,9 @@ from integration.models import (
     SyncRun,
     SyncStage,
 )
-from integration.queueing import enqueue_batches, enqueue_each
 from integration.services import adapter, binder, failing, two_way
 from integration.services.contexts import map_context
+from integration.services.dispatch import stage_records_queue
 
 log = logging.getLogger(__name__)
 
@@ -237,15 +237,6 @@ def _insert_and_queue(stage: SyncStage, rows: list[RecordSync], *, read: int, in
     _insert_chunk(stage, chunks[-1], read=read, ineligible=ineligible, echoed=echoed)
 
 
-def _batch_size(stage: SyncStage) -> int:
-    """Records per write request: the destination connection's batch size (1: one by one). A two-way flow's
-    records go one by one: each update first reads the other side's record (conflicts), each write is read back
-    (echoes), which the single-record path does."""
-    if stage.entity_map.reverse_map_id:
-        return 1
-    return max(1, adapter.destination_connection(stage.entity_map).batch_size)
-
-
 def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, ineligible: int = 0,
                   echoed: int = 0) -> None:
     now = timezone.now()
@@ -257,11 +248,7 @@ def _insert_chunk(stage: SyncStage, rows: list[RecordSync], *, read: int = 0, in
                 rows, update_conflicts=True, unique_fields=["stage", "source_key"],
                 update_fields=["snapshot", "operation", "source_id", "queued_at", "notes"])
             pending = [row.pk for row in created if row.pk is not None and row.status == RecordStatus.PENDING]
-            size = _batch_size(stage)
-            if size > 1:
-                enqueue_batches(task_names.SYNC_BATCH, pending, size)
-            else:
-                enqueue_each(task_names.SYNC_RECORD, pending)
+            stage_records_queue(stage, pending)
         SyncStage.objects.filter(pk=stage.pk).update(
             records_read=F("records_read") + read, records_ineligible=F("records_ineligible") + ineligible,
             records_echoed=F("records_echoed") + echoed, heartbeat_at=now)

@@ -36,6 +36,7 @@ from integration.queueing import (
     enqueue_each,
 )
 from integration.services import runs, stages, workers
+from integration.services.dispatch import records_queue
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,10 @@ def sweep() -> dict[str, int]:
         "waiting_due": _requeue(RecordSync.objects.filter(
             _not_queued_since("next_attempt_at", now), status=RecordStatus.WAITING,
             next_attempt_at__lte=now - timedelta(seconds=5))),
+        # One by one: only the single-record path takes a record whose lease is over.
         "abandoned": _requeue(RecordSync.objects.filter(
             _not_queued_since("claimed_at", now), status=RecordStatus.RUNNING,
-            claimed_at__lt=now - timedelta(seconds=settings.P2C_RECORD_LEASE_SECONDS))),
+            claimed_at__lt=now - timedelta(seconds=settings.P2C_RECORD_LEASE_SECONDS)), alone=True),
         "lost": _requeue_lost(now),
         "stages_orphaned": _restart_orphaned_planning(now),
         "stages_restarted": _restart_stale_planning(now),
@@ -69,10 +71,14 @@ def sweep() -> dict[str, int]:
     return report
 
 
-def _requeue(queryset) -> int:
+def _requeue(queryset, *, alone: bool = False) -> int:
+    """Queue (up to a sweep's share of) these records again, a bulk stage's in batches unless `alone`."""
     ids = list(queryset.values_list("id", flat=True)[:_BATCH])
     RecordSync.objects.filter(pk__in=ids).update(queued_at=timezone.now())
-    enqueue_each(task_names.SYNC_RECORD, ids)
+    if alone:
+        enqueue_each(task_names.SYNC_RECORD, ids)
+    else:
+        records_queue(ids)
     return len(ids)
 
 
@@ -98,7 +104,7 @@ def _take_back_from_dead_workers(now) -> int:
             ids = list(claimed.values_list("id", flat=True))
             RecordSync.objects.filter(pk__in=ids, status=RecordStatus.RUNNING).update(
                 status=RecordStatus.PENDING, queued_at=now)
-            enqueue_each(task_names.SYNC_RECORD, ids)
+            records_queue(ids)
         log.warning("worker %s silent since %s: %d claimed records taken back", worker.name,
                     worker.seen_at.isoformat(timespec="seconds"), len(ids))
         taken += len(ids)
@@ -122,7 +128,7 @@ def _requeue_open_records(now) -> int:
     for start in range(0, len(ids), _BATCH):
         batch = ids[start:start + _BATCH]
         RecordSync.objects.filter(pk__in=batch).update(queued_at=timezone.now())
-        enqueue_each(task_names.SYNC_RECORD, batch)
+        records_queue(batch)
     log.warning("the broker lost its contents: %d open records queued again", len(ids))
     return len(ids)
 

@@ -79,6 +79,30 @@ def test_a_throttled_batch_waits_and_every_record_syncs_once(dataverse, finops, 
     assert sorted(numbers) == sorted(a["accountnumber"] for a in accounts_with_numbers(dataverse))
 
 
+def test_a_batch_throttled_for_longer_than_a_broker_countdown_comes_back_from_the_sweeper_as_a_batch(
+        dataverse, finops, own_queue):
+    """A Retry-After longer than a broker countdown may be (here any: the countdown limit is 0) leaves the records
+    waiting in the database; the sweeper gives them back as batches, so the run keeps one request per batch."""
+    dataverse.seed(accounts=40, seed=64)
+    project = prospect_to_cash_project(dataverse, finops)
+    Connection.objects.filter(pk=project.finops_connection_id).update(batch_size=10, max_retries=0)
+    finops.configure(throttle={"requests": 2, "window_s": 2})
+    own_queue.beat(extra_env={"P2C_SWEEP_INTERVAL_SECONDS": "1"})
+    own_queue.worker(extra_env={"P2C_MAX_COUNTDOWN_SECONDS": "0"})
+
+    run = run_and_wait(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"], timeout=180, check=False)
+
+    stats = finops.stats()
+    finops.configure(throttle=None)
+    assert run.status == RunStatus.SUCCEEDED
+    assert stats["throttled"] > 0
+    requests = stats["requests_by_entity_set"]
+    assert not {"POST", "PATCH"} & set(requests.get("CustomersV3", {}))  # no record went alone
+    assert requests["$batch"]["POST"] == 4 + stats["throttled"]
+    numbers = [c["CustomerAccount"] for c in customers(finops)]
+    assert sorted(numbers) == sorted(a["accountnumber"] for a in accounts_with_numbers(dataverse))
+
+
 def test_products_go_to_sales_in_batches_with_their_ids_linked(dataverse, finops, celery_worker):
     finops.seed(SellableReleasedProducts=25, seed=64)
     project = prospect_to_cash_project(dataverse, finops)
