@@ -24,15 +24,13 @@ from __future__ import annotations
 import argparse
 import statistics
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import harness  # noqa: F401 - sets up Django first
-from harness import ROOT, Environment, RunFigures, add_worker_arguments, database_label
-from report import Row, number, provenance, scenario_table
+from harness import Environment, RunFigures, add_worker_arguments, results_append
+from report import Row, number, scenario_table
 
 from integration.models import ApplicationUser, SyncRun
 
-RESULTS = ROOT / "bench" / "results"
 DOCUMENTED = {"throttle": {"requests": 6000, "window_s": 300},
               "execution_time": {"limit_ms": 1_200_000, "window_s": 300},
               "operation_ms": 20, "concurrency_limit": 52, "latency_ms": 100}
@@ -87,16 +85,6 @@ def phase_rows(label: str, runs: list[RunFigures], bound: float | None = None,
     ]
 
 
-def write_results(title: str, text: str) -> None:
-    text += f"- {provenance()}\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-batched-{database_label()}.md"
-    with path.open("a") as file:
-        file.write(text + "\n")
-    print(text)
-    print(f"(appended to {path.relative_to(ROOT)})")
-
-
 # --- scenarios -------------------------------------------------------------------------------------------------
 def limits(env: Environment, args) -> None:
     dataverse, finops = env.emulators.dataverse, env.emulators.finops
@@ -127,7 +115,7 @@ def limits(env: Environment, args) -> None:
     rows = [*phase_rows("batched, 1 user", results["batched, 1 user"], 200, 0.8),
             *phase_rows("batched, 2 users", results["batched, 2 users"], 400),
             *phase_rows("per record, 1 user", results["per record, 1 user"], 20)]
-    write_results("limits", scenario_table(
+    results_append("batched", scenario_table(
         "Batched writes 1: products F&O -> Sales under Dataverse's documented limits", rows, [
             *env.notes(), f"Dataverse emulator: {DOCUMENTED}; the per-record phase: {SAME_RATES_SHORT_WINDOW}",
             f"{args.products:,} products batched (target: within 10 minutes), {args.per_record:,} per record"]))
@@ -153,7 +141,7 @@ def finops_bound(env: Environment, args) -> None:
     bound_batched = 8 * 100 / (0.150 + 100 * 0.030)
     rows = [*phase_rows("batched (100 per request)", results["batched"], bound_batched),
             *phase_rows("per record", results["per record"], 8 / (0.150 + 0.030))]
-    write_results("finops", scenario_table("Batched writes 2: accounts Sales -> F&O against a slow F&O", rows, [
+    results_append("batched", scenario_table("Batched writes 2: accounts Sales -> F&O against a slow F&O", rows, [
         *env.notes(), f"F&O emulator: {config}; {args.accounts:,} accounts batched (target: within 10 minutes), "
         f"{args.per_record:,} per record"]))
 
@@ -182,7 +170,7 @@ def machine(env: Environment, args) -> None:
                 speedup >= 3),
             Row("**batched: CPU per record, all processes**", f"**{cpu:.2f} ms**", "about 13 ms before batching",
                 None, "≤ 4 ms", cpu <= 4)]
-    write_results("machine", scenario_table("Batched writes 3: the full Prospect-to-cash sync on this machine", rows, [
+    results_append("batched", scenario_table("Batched writes 3: the full Prospect-to-cash sync on this machine", rows, [
         *env.notes(), f"sizes: {sizes}, 5 lines per quote; no added latency"]))
 
 

@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -91,6 +92,21 @@ def reset_database() -> None:
     else:
         _remove_sqlite_files()
     call_command("migrate", verbosity=0)
+
+
+def results_append(name: str, text: str) -> None:
+    """Append a scenario's table, with the command and commit that made it, to
+    bench/results/<date>-<name>-<database>.md, and print it."""
+    from report import provenance
+
+    text += f"- {provenance()}\n"
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{datetime.now(UTC):%Y-%m-%d}-{name}-{database_label()}.md"
+    with path.open("a") as file:
+        file.write(text + "\n")
+    print(text)
+    print(f"(appended to {path.relative_to(ROOT)})")
 
 
 def database_label() -> str:

@@ -15,17 +15,15 @@ import json
 import statistics
 import subprocess
 import sys
-from datetime import UTC, datetime
 
 import harness  # noqa: F401 - sets up Django first
-from harness import ROOT, Emulators, create_project, database_label, machine, reset_database
-from report import Row, number, provenance, scenario_table
+from harness import ROOT, Emulators, create_project, machine, reset_database, results_append
+from report import Row, number, scenario_table
 
 from integration.models import RecordSync, SyncRun
 from integration.services import runs
 from p2c_project.celery import app
 
-RESULTS = ROOT / "bench" / "results"
 TARGET = 1.2
 
 
@@ -84,15 +82,10 @@ def main() -> None:
     rows.append(Row(f"**peak at {args.sizes[1]:,} ÷ peak at {args.sizes[0]:,}**", f"**{ratio:.2f} x**",
                     "medians of the peaks", ratio, f"≤ {TARGET}", ratio <= TARGET))
     text = scenario_table("Planning memory: the planner's peak RSS at two sizes", rows, [
-        machine(), provenance(),
+        machine(),
         "each plan in a fresh process (bench/planner_process.py); the peak is the kernel's high-water mark (VmHWM)",
         "the Accounts stage of a full run; no worker consumes the queue while it plans"])
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-planning-memory-{database_label()}.md"
-    with path.open("a") as file:
-        file.write(text + "\n")
-    print(text)
-    print(f"(appended to {path.relative_to(ROOT)})")
+    results_append("planning-memory", text)
 
 
 if __name__ == "__main__":
