@@ -5,7 +5,6 @@ Rules are set in the admin; the API lists them, never with a webhook URL (a cred
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -13,7 +12,8 @@ from rest_framework.views import APIView
 
 from integration.api.permissions import ActionPermission, ModelPermissions
 from integration.api.serializers import EntityMapSerializer
-from integration.models import AlertIncident, AlertRule, EntityMap
+from integration.api.views import entity_map_or_404
+from integration.models import AlertIncident, AlertRule
 from integration.services import entity_maps
 
 
@@ -100,7 +100,7 @@ class EntityMapPause(APIView):
 
     @extend_schema(request=PauseSerializer, responses=EntityMapSerializer)
     def post(self, request, name: str, entity_map: str):
-        found = get_object_or_404(EntityMap.objects.select_related("project"), project__name=name, name=entity_map)
+        found = entity_map_or_404(name, entity_map)
         body = PauseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         reason = body.validated_data.get("reason") or f"paused by {request.user.get_username()} through the API"
@@ -116,6 +116,6 @@ class EntityMapResume(APIView):
 
     @extend_schema(request=None, responses=EntityMapSerializer)
     def post(self, request, name: str, entity_map: str):
-        found = get_object_or_404(EntityMap.objects.select_related("project"), project__name=name, name=entity_map)
+        found = entity_map_or_404(name, entity_map)
         entity_maps.entity_map_resume(entity_map=found)
         return Response(EntityMapSerializer(found).data)

@@ -21,6 +21,12 @@ def _conflict(detail: str, run: SyncRun | None, request) -> Response:
     return Response(body, status=status.HTTP_409_CONFLICT)
 
 
+def entity_map_or_404(name: str, entity_map: str) -> EntityMap:
+    """The project's entity map named in the URL, with the project and its connections."""
+    return get_object_or_404(EntityMap.objects.select_related(
+        "project__sales_connection", "project__finops_connection"), project__name=name, name=entity_map)
+
+
 def _accepted(run: SyncRun, request) -> Response:
     data = s.RunSerializer(run, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})

@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 
 from integration.api import serializers as s
 from integration.api.permissions import ActionPermission, ModelPermissions
-from integration.api.views import _accepted, _conflict
-from integration.models import DryRun, DryRunRecord, EntityMap, Project, RecordSync
+from integration.api.views import _accepted, _conflict, entity_map_or_404
+from integration.models import DryRun, DryRunRecord, Project, RecordSync
 from integration.services import failing, retries
 from integration.services.preview import record_preview
 
@@ -131,8 +131,7 @@ class EntityMapPreview(APIView):
                                                 description="The source key (or id) of the record")],
                    responses=s.PreviewSerializer)
     def get(self, request, name: str, entity_map: str):
-        mapped = get_object_or_404(EntityMap.objects.select_related(
-            "project__sales_connection", "project__finops_connection"), project__name=name, name=entity_map)
+        mapped = entity_map_or_404(name, entity_map)
         key = request.query_params.get("key", "").strip()
         if not key:
             return Response({"key": ["give the source record's key as ?key="]}, status=status.HTTP_400_BAD_REQUEST)
