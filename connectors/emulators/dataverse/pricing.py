@@ -26,12 +26,13 @@ import uuid
 from datetime import UTC, datetime
 
 from connectors.emulators.dataverse import errors
+from connectors.emulators.dataverse.payload import to_utc_text
 from connectors.emulators.dataverse.records import Records
 from connectors.emulators.dataverse.schema import ENTITY_SETS, require
 
 Row = dict
 PRICED_LINES = {"salesorderdetails": "salesorders", "invoicedetails": "invoices"}
-_NUMBERS = {"salesorders": "ordernumber", "invoices": "invoicenumber"}
+NUMBERS = {"salesorders": "ordernumber", "invoices": "invoicenumber"}
 _PRODUCT_PRICING = ("_transactioncurrencyid_value", "price", "_defaultuomid_value", "msdynce_ismaintainedexternally")
 
 require("productpricelevels", "_pricelevelid_value", "_productid_value", "_uomid_value", "_uomscheduleid_value",
@@ -57,9 +58,15 @@ def first_valid_price_list(records: Records, currency_id: str | None) -> Row | N
     return min(lists, key=lambda row: str(row.get("name")).casefold(), default=None)
 
 
+def header_of(records: Records, line_set: str, line: Row) -> Row | None:
+    """The order or invoice a line of it belongs to."""
+    header_set = ENTITY_SETS[PRICED_LINES[line_set]]
+    return records.get(header_set.name, line.get(f"_{header_set.key}_value"))
+
+
 def line_item(records: Records, line_set: str, line: Row) -> Row | None:
     """The price list item a product line of an order or invoice is priced from, if there is one."""
-    header = records.get(PRICED_LINES[line_set], line.get(f"_{ENTITY_SETS[PRICED_LINES[line_set]].key}_value"))
+    header = header_of(records, line_set, line)
     if header is None or not header.get("_pricelevelid_value") or not line.get("_productid_value"):
         return None
     return next((item for item in records.price_list_items(header["_pricelevelid_value"], line["_productid_value"])
@@ -71,20 +78,20 @@ def check_line(records: Records, line_set: str, line: Row) -> None:
     if line_set not in PRICED_LINES or line.get("isproductoverridden") or not line.get("_productid_value"):
         return
     header_set = ENTITY_SETS[PRICED_LINES[line_set]]
-    header = records.get(header_set.name, line.get(f"_{header_set.key}_value")) or {}
+    header = header_of(records, line_set, line) or {}
     product = records.get("products", line["_productid_value"]) or {}
     unit = records.get("uoms", line.get("_uomid_value")) or {}
     what = f"The product '{product.get('productnumber')}' in unit '{unit.get('name')}'"
     price_list = records.get("pricelevels", header.get("_pricelevelid_value"))
     if price_list is None:
         raise errors.invalid_argument(f"{what} cannot be priced: the {header_set.logical} "
-                                      f"'{header.get(_NUMBERS[header_set.name])}' has no price list.")
+                                      f"'{header.get(NUMBERS[header_set.name])}' has no price list.")
     if not is_valid(price_list, datetime.now(UTC).strftime("%Y-%m-%d")):
         raise errors.invalid_argument(f"{what} cannot be priced: the price list '{price_list.get('name')}' is "
                                       "inactive or out of its dates.")
     if line_item(records, line_set, line) is None:
         raise errors.invalid_argument(f"{what} is not in the price list '{price_list.get('name')}' of the "
-                                      f"{header_set.logical} '{header.get(_NUMBERS[header_set.name])}'. Add a price "
+                                      f"{header_set.logical} '{header.get(NUMBERS[header_set.name])}'. Add a price "
                                       "list item for it, or make the line a write-in product (isproductoverridden).")
 
 
@@ -129,4 +136,4 @@ def _base_currency(records: Records) -> str | None:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_utc_text(datetime.now(UTC))

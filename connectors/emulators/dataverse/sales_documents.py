@@ -26,14 +26,13 @@ emulator, having no users, gives the invoice the order's owning business unit.
 from __future__ import annotations
 
 from connectors.emulators.dataverse import errors
-from connectors.emulators.dataverse.pricing import plugin_error
+from connectors.emulators.dataverse.pricing import NUMBERS, header_of, plugin_error
+from connectors.emulators.dataverse.pricing import PRICED_LINES as LINES
 from connectors.emulators.dataverse.records import Records
 from connectors.emulators.dataverse.schema import ENTITY_SETS, EntitySet, require
 
 Row = dict
 READ_ONLY_STATES = {"salesorders": frozenset({2, 3, 4}), "invoices": frozenset({2, 3})}
-LINES = {"salesorderdetails": "salesorders", "invoicedetails": "invoices"}
-NUMBERS = {"salesorders": "ordernumber", "invoices": "invoicenumber"}
 REQUIRED = ("name", "customerid", "pricelevelid")
 DRAFT = 647390011  # msdynce_processingstatus "Draft"
 INVOICED = (4, 100003)  # salesorder statecode Invoiced, statuscode Invoiced
@@ -63,7 +62,7 @@ def prepare(records: Records, entity_set: EntitySet, values: dict, existing: Row
             values["_owningbusinessunit_value"] = order["_owningbusinessunit_value"]
             values["_owningbusinessunit_target"] = "businessunits"
     if name in LINES and not values.get("_transactioncurrencyid_value") and existing is None:
-        header = _header(records, name, values) or {}
+        header = header_of(records, name, values) or {}
         if header.get("_transactioncurrencyid_value"):
             values["_transactioncurrencyid_value"] = header["_transactioncurrencyid_value"]
 
@@ -85,7 +84,7 @@ def check_write(records: Records, entity_set: EntitySet, row: Row, existing: Row
             raise errors.invalid_argument(f"The currency of the price list '{price_list.get('name')}' is not the "
                                           f"currency of the {entity_set.logical} '{row.get(NUMBERS[name])}'.")
     if name in LINES:
-        header = _header(records, name, row)
+        header = header_of(records, name, row)
         if header is not None:
             _check_editable(ENTITY_SETS[LINES[name]], header, {"lines"}, None)
         if name == "salesorderdetails" and _is_freight_tax(row):
@@ -97,7 +96,7 @@ def check_write(records: Records, entity_set: EntitySet, row: Row, existing: Row
 
 def check_delete(records: Records, entity_set: EntitySet, row: Row) -> None:
     if entity_set.name in LINES:
-        header = _header(records, entity_set.name, row)
+        header = header_of(records, entity_set.name, row)
         if header is not None:
             _check_editable(ENTITY_SETS[LINES[entity_set.name]], header, {"lines"}, None)
 
@@ -129,11 +128,6 @@ def _check_editable(entity_set: EntitySet, record: Row, edited: set[str], new_st
     raise errors.invalid_argument(f"Cannot Update a Read-Only Entity: the {entity_set.logical} "
                                   f"'{record.get(NUMBERS[entity_set.name])}' is {label}, so {what} cannot change "
                                   "unless the same request sets it back to an editable state (statecode).")
-
-
-def _header(records: Records, line_set: str, line: Row) -> Row | None:
-    header_set = ENTITY_SETS[LINES[line_set]]
-    return records.get(header_set.name, line.get(f"_{header_set.key}_value"))
 
 
 def _is_freight_tax(line: Row) -> bool:
