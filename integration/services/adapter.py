@@ -143,10 +143,8 @@ def write(entity_map: EntityMap, *, key: Mapping[str, Any], payload: Mapping[str
     if connection.system == "dataverse":
         result = destination.upsert(entity_set, dict(key), payload, select=list(entity_map.link_attributes or ()),
                                     primary_key=entity_map.destination_id_field or None)
-    elif entity_map.destination_lookup_fields and not (link and link.destination_key_values):
-        company = key.get("dataAreaId")
-        match = {name: payload[name] for name in entity_map.destination_lookup_fields if name != "dataAreaId"}
-        result = destination.upsert_by_filter(entity_set, match, payload, company=company,
+    elif (match := _lookup_match(entity_map, WriteItem(key, payload, link))) is not None:
+        result = destination.upsert_by_filter(entity_set, match, payload, company=key.get("dataAreaId"),
                                               key_fields=entity_map.destination_api_key_fields)
     else:
         address = link.destination_key_values if (link and link.destination_key_values) else dict(key)

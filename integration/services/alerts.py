@@ -171,7 +171,7 @@ def schedule_overdue_found(rule: AlertRule, now: datetime) -> Findings:
 def no_worker_found(rule: AlertRule, now: datetime) -> Findings:
     """No worker process is live: none wrote its heartbeat (every P2C_HEARTBEAT_SECONDS) within
     P2C_WORKER_DEAD_SECONDS."""
-    from integration.services.health import workers_live
+    from integration.services.workers import workers_live
 
     if workers_live(now=now).exists():
         return {}

@@ -140,10 +140,13 @@ def _write(entity_map, writable: list[tuple[RecordSync, records.Change]]) -> lis
             for record, _ in writable:
                 finish(record, RecordStatus.FAILED, error=trouble)
             return []
-        waiting = [record for record, _ in writable if _wait(record, trouble) is not None]
+        # One wait for the whole batch: each record due when the batch's message comes back, not at a jitter of
+        # its own that might leave it unclaimable then.
+        wait = trouble.wait if trouble.wait is not None else backoff(max(record.attempts for record, _ in writable))
+        together = RetryLater(trouble.error_type, trouble.message, wait, max_attempts=trouble.max_attempts)
+        waiting = [record for record, _ in writable if _wait(record, together) is not None]
         if not waiting:
             return []
-        wait = trouble.wait if trouble.wait is not None else backoff(waiting[0].attempts)
         return [Handoff(tuple(record.pk for record in waiting), wait, as_batch=True)]
     handoffs: list[Handoff] = []
     done: list[tuple[RecordSync, records.Change, adapter.Written]] = []

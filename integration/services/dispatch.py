@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from integration import task_names
-from integration.models import RecordSync, SyncStage
+from integration.models import SyncStage
 from integration.queueing import enqueue_batches, enqueue_each
 from integration.services import adapter
 
@@ -35,10 +35,10 @@ def stage_records_queue(stage: SyncStage, ids: list[int]) -> None:
         enqueue_each(task_names.SYNC_RECORD, ids)
 
 
-def records_queue(ids: Iterable[int]) -> None:
-    """Queue records of any stages: each stage's as `stage_records_queue` says."""
+def records_queue(rows: Iterable[tuple[int, int]]) -> None:
+    """Queue records of any stages, given as (record id, stage id): each stage's as `stage_records_queue` says."""
     by_stage: dict[int, list[int]] = defaultdict(list)
-    for record_id, stage_id in RecordSync.objects.filter(pk__in=list(ids)).values_list("id", "stage_id"):
+    for record_id, stage_id in rows:
         by_stage[stage_id].append(record_id)
     stages = SyncStage.objects.select_related("run", "entity_map__project__sales_connection",
                                               "entity_map__project__finops_connection").in_bulk(list(by_stage))

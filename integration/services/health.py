@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Max, QuerySet
+from django.db.models import Max
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from integration.models import WorkerHeartbeat
+from integration.services.workers import workers_live
 from p2c_project.celery import app
 
 OK, DOWN = "ok", "down"
@@ -69,12 +69,6 @@ def beat_check() -> Check:
     limit = settings.P2C_READY_BEAT_SECONDS
     return Check(OK if age <= limit else DOWN, age_seconds=round(age, 1),
                  detail="" if age <= limit else f"no tick for over {limit} s")
-
-
-def workers_live(*, now: datetime) -> QuerySet[WorkerHeartbeat]:
-    """Worker processes that wrote their heartbeat within P2C_WORKER_DEAD_SECONDS and were not declared gone."""
-    return WorkerHeartbeat.objects.filter(gone_at__isnull=True,
-                                          seen_at__gte=now - timedelta(seconds=settings.P2C_WORKER_DEAD_SECONDS))
 
 
 def workers_check() -> Check:

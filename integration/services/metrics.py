@@ -33,7 +33,7 @@ from integration.models import (
     SyncRun,
     WorkerHeartbeat,
 )
-from integration.services.health import workers_live
+from integration.services.workers import workers_live
 
 log = logging.getLogger(__name__)
 

@@ -73,12 +73,13 @@ def sweep() -> dict[str, int]:
 
 def _requeue(queryset, *, alone: bool = False) -> int:
     """Queue (up to a sweep's share of) these records again, a bulk stage's in batches unless `alone`."""
-    ids = list(queryset.values_list("id", flat=True)[:_BATCH])
+    rows = list(queryset.values_list("id", "stage_id")[:_BATCH])
+    ids = [record_id for record_id, _ in rows]
     RecordSync.objects.filter(pk__in=ids).update(queued_at=timezone.now())
     if alone:
         enqueue_each(task_names.SYNC_RECORD, ids)
     else:
-        records_queue(ids)
+        records_queue(rows)
     return len(ids)
 
 
@@ -101,10 +102,11 @@ def _take_back_from_dead_workers(now) -> int:
             if not workers.worker_declare_gone(worker=worker, now=now):
                 continue
             claimed = RecordSync.objects.filter(status=RecordStatus.RUNNING, claimed_by=worker.name)
-            ids = list(claimed.values_list("id", flat=True))
+            rows = list(claimed.values_list("id", "stage_id"))
+            ids = [record_id for record_id, _ in rows]
             RecordSync.objects.filter(pk__in=ids, status=RecordStatus.RUNNING).update(
                 status=RecordStatus.PENDING, queued_at=now)
-            records_queue(ids)
+            records_queue(rows)
         log.warning("worker %s silent since %s: %d claimed records taken back", worker.name,
                     worker.seen_at.isoformat(timespec="seconds"), len(ids))
         taken += len(ids)
@@ -124,13 +126,13 @@ def _requeue_open_records(now) -> int:
     lost = RecordSync.objects.filter(
         Q(status=RecordStatus.PENDING) | Q(status=RecordStatus.WAITING, next_attempt_at__lte=now),
         stage__status__in=(StageStatus.PLANNING, StageStatus.RUNNING), run__status__in=ACTIVE_RUN_STATUSES)
-    ids = list(lost.values_list("id", flat=True))
-    for start in range(0, len(ids), _BATCH):
-        batch = ids[start:start + _BATCH]
-        RecordSync.objects.filter(pk__in=batch).update(queued_at=timezone.now())
+    rows = list(lost.values_list("id", "stage_id"))
+    for start in range(0, len(rows), _BATCH):
+        batch = rows[start:start + _BATCH]
+        RecordSync.objects.filter(pk__in=[record_id for record_id, _ in batch]).update(queued_at=timezone.now())
         records_queue(batch)
-    log.warning("the broker lost its contents: %d open records queued again", len(ids))
-    return len(ids)
+    log.warning("the broker lost its contents: %d open records queued again", len(rows))
+    return len(rows)
 
 
 def _requeue_lost(now) -> int:

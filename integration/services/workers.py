@@ -1,10 +1,12 @@
-"""Worker processes' heartbeats: written by each process (integration.heartbeat), read by the sweeper."""
+"""Worker processes' heartbeats: written by each process (integration.heartbeat), read by the sweeper, the
+probes, the metrics and the alerts (which processes are live)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from integration.models import WorkerHeartbeat
@@ -41,11 +43,15 @@ def worker_declare_gone(*, worker: WorkerHeartbeat, now: datetime) -> bool:
                 .update(gone_at=now))
 
 
+def workers_live(*, now: datetime) -> QuerySet[WorkerHeartbeat]:
+    """Worker processes that wrote their heartbeat within P2C_WORKER_DEAD_SECONDS and were not declared gone."""
+    return WorkerHeartbeat.objects.filter(gone_at__isnull=True,
+                                          seen_at__gte=now - timedelta(seconds=settings.P2C_WORKER_DEAD_SECONDS))
+
+
 def stages_being_planned(*, now: datetime) -> set[int]:
     """The stages that live processes say they are planning."""
-    cutoff = now - timedelta(seconds=settings.P2C_WORKER_DEAD_SECONDS)
-    lists = WorkerHeartbeat.objects.filter(gone_at__isnull=True, seen_at__gte=cutoff).values_list("planning", flat=True)
-    return {stage_id for planning in lists for stage_id in planning}
+    return {stage_id for planning in workers_live(now=now).values_list("planning", flat=True) for stage_id in planning}
 
 
 def workers_forget_gone(*, now: datetime) -> int:
