@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count, Q
 
 from integration.admin.secrets import SecretsForm
 from integration.models import AlertIncident, AlertRule
@@ -57,9 +58,13 @@ class AlertRuleAdmin(admin.ModelAdmin):
         return obj.email_to if obj.channel == "email" else ("webhook URL (stored, encrypted)" if obj.webhook_url
                                                               else "none")
 
-    @admin.display(description="open incidents")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            open_count=Count("incidents", filter=Q(incidents__resolved_at__isnull=True)))
+
+    @admin.display(description="open incidents", ordering="open_count")
     def open_incidents(self, obj: AlertRule) -> int:
-        return obj.incidents.filter(resolved_at__isnull=True).count()
+        return obj.open_count
 
 
 @admin.register(AlertIncident)

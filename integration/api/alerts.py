@@ -5,6 +5,7 @@ Rules are set in the admin; the API lists them, never with a webhook URL (a cred
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -44,7 +45,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(IncidentSerializer(many=True))
     def get_open_incidents(self, obj: AlertRule) -> list[dict]:
-        return IncidentSerializer(obj.incidents.filter(resolved_at__isnull=True), many=True).data
+        return IncidentSerializer(obj.open_incidents, many=True).data  # prefetched by the list
 
 
 class AlertFilterSerializer(serializers.Serializer):
@@ -58,7 +59,9 @@ class AlertRuleList(generics.ListAPIView):
 
     serializer_class = AlertRuleSerializer
     permission_classes = [ModelPermissions]
-    queryset = AlertRule.objects.select_related("project", "entity_map").order_by("project__name", "kind", "id")
+    queryset = AlertRule.objects.select_related("project", "entity_map").prefetch_related(Prefetch(
+        "incidents", queryset=AlertIncident.objects.filter(resolved_at__isnull=True), to_attr="open_incidents")
+    ).order_by("project__name", "kind", "id")
 
     def get_queryset(self):
         filters = AlertFilterSerializer(data=self.request.query_params)
