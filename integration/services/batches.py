@@ -141,10 +141,13 @@ def _write(entity_map, writable: list[tuple[RecordSync, records.Change]]) -> lis
                 finish(record, RecordStatus.FAILED, error=trouble)
             return []
         # One wait for the whole batch: each record due when the batch's message comes back, not at a jitter of
-        # its own that might leave it unclaimable then.
+        # its own that might leave it unclaimable then; one instant and one transaction, so a sweep that finds
+        # them due finds all of them and gives them back as the same batch.
         wait = trouble.wait if trouble.wait is not None else backoff(max(record.attempts for record, _ in writable))
         together = RetryLater(trouble.error_type, trouble.message, wait, max_attempts=trouble.max_attempts)
-        waiting = [record for record, _ in writable if _wait(record, together) is not None]
+        now = timezone.now()
+        with transaction.atomic():
+            waiting = [record for record, _ in writable if _wait(record, together, now=now) is not None]
         if not waiting:
             return []
         return [Handoff(tuple(record.pk for record in waiting), wait, as_batch=True)]
@@ -187,10 +190,10 @@ def _link_and_finish(entity_map, done: list[tuple[RecordSync, records.Change, ad
     return []
 
 
-def _wait(record: RecordSync, trouble: RetryLater) -> Handoff | None:
+def _wait(record: RecordSync, trouble: RetryLater, *, now=None) -> Handoff | None:
     """The record waits (or fails, its attempts spent); a wait short enough for the broker is queued now, a longer
     one is found by the sweeper."""
-    decision, _ = wait_or_fail(record, trouble, attempts=record.attempts)
+    decision, _ = wait_or_fail(record, trouble, attempts=record.attempts, now=now)
     return Handoff((record.pk,), decision.retry_in) if decision.retry_in is not None else None
 
 

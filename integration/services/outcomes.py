@@ -10,7 +10,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -75,8 +75,10 @@ def backoff(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
-def wait_or_fail(record: RecordSync, exc: RetryLater, *, attempts: int | None = None) -> tuple[Decision, bool]:
-    """Send the record back to wait, or fail it when it had its attempts; also says whether it ended."""
+def wait_or_fail(record: RecordSync, exc: RetryLater, *, attempts: int | None = None,
+                 now: datetime | None = None) -> tuple[Decision, bool]:
+    """Send the record back to wait, or fail it when it had its attempts; also says whether it ended. Records that
+    wait together pass one `now`, so they fall due at the same instant and a sweep finds all of them or none."""
     if attempts is None:
         attempts = RecordSync.objects.values_list("attempts", flat=True).get(pk=record.pk)
     limit = exc.max_attempts or settings.P2C_RECORD_MAX_ATTEMPTS
@@ -86,7 +88,7 @@ def wait_or_fail(record: RecordSync, exc: RetryLater, *, attempts: int | None = 
         return Decision(), True
     wait = exc.wait if exc.wait is not None else backoff(attempts)
     RecordSync.objects.filter(pk=record.pk, status=RecordStatus.RUNNING).update(
-        status=RecordStatus.WAITING, next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        status=RecordStatus.WAITING, next_attempt_at=(now or timezone.now()) + timedelta(seconds=wait),
         error_type=exc.error_type, error_message=storable.clean_text(exc.message)[:4000])
     log.info("record waiting run=%s map=%s key=%s attempt=%s wait=%.1fs reason=%s", record.run_id,
              record.entity_map.name, record.source_key, attempts, wait, exc.error_type)

@@ -5,11 +5,15 @@ records a batch cannot settle go on alone. Real worker, real database, emulators
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import pytest
+from django.db.models import Q
 
-from integration.models import Connection, FieldMap, RecordStatus, RunStatus, SyncRun, ValueMapEntry
+from integration.models import Connection, FieldMap, RecordStatus, RecordSync, RunStatus, SyncRun, ValueMapEntry
+from integration.services import runs
 from tests.support.projects import prospect_to_cash_project, run_and_wait
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,6 +81,28 @@ def test_a_throttled_batch_waits_and_every_record_syncs_once(dataverse, finops, 
     assert throttled > 0
     numbers = [c["CustomerAccount"] for c in customers(finops)]
     assert sorted(numbers) == sorted(a["accountnumber"] for a in accounts_with_numbers(dataverse))
+
+
+def test_a_batch_turned_away_waits_as_one_so_a_sweep_finds_all_of_it_or_none(dataverse, finops, celery_worker):
+    """Every record of a throttled batch falls due at the same instant: a sweep whose cut-off fell between two of
+    them would give the batch back in two pieces, one request more."""
+    dataverse.seed(accounts=30, seed=65)
+    project = prospect_to_cash_project(dataverse, finops)
+    Connection.objects.filter(pk=project.finops_connection_id).update(batch_size=10, max_retries=0)
+    finops.configure(throttle={"requests": 1, "window_s": 120})
+    run = runs.run_start(project=project, mode=SyncRun.Mode.FULL, trigger=SyncRun.Trigger.API, entity_maps=["Accounts"],
+                         check=False)  # the check reads F&O, which would spend the one request allowed
+    records = RecordSync.objects.filter(run=run)
+    settled = ~Q(status__in=(RecordStatus.PENDING, RecordStatus.RUNNING))
+
+    wait_until(lambda: records.count() == 30 == records.filter(settled).count(), timeout=60,
+               what="each batch written or throttled")
+
+    finops.configure(throttle=None)
+    due = Counter(records.filter(status=RecordStatus.WAITING).values_list("next_attempt_at", flat=True))
+    assert sum(due.values()) >= 20
+    assert set(due.values()) == {10}
+    runs.run_cancel(run=run)
 
 
 def test_a_batch_throttled_for_longer_than_a_broker_countdown_comes_back_from_the_sweeper_as_a_batch(
