@@ -171,7 +171,11 @@ def _write(entity_map, writable: list[tuple[RecordSync, records.Change]]) -> lis
 
 def _link_and_finish(entity_map, done: list[tuple[RecordSync, records.Change, adapter.Written]]) -> list[Handoff]:
     """Every link in one statement and every outcome in another, in one transaction: a worker killed between the
-    two leaves neither. A unique violation (another record holds a destination) sends the records alone."""
+    two leaves neither. A unique violation (another record holds a destination) sends the records alone.
+
+    As `finish` does for one record, only records still running are ended: one that was taken back meanwhile (its
+    lease over, its run cancelled) keeps the state it has now. Its link is written all the same, since the
+    destination holds what was written."""
     fields = []
     for record, change, result in done:
         values = finish_fields(RecordStatus.SUCCEEDED, **change.outcome(record, result))
@@ -181,11 +185,15 @@ def _link_and_finish(entity_map, done: list[tuple[RecordSync, records.Change, ad
     try:
         with transaction.atomic():
             binder.bind_many(entity_map=entity_map, values=[change.link_values(result) for _, change, result in done])
-            RecordSync.objects.bulk_update([record for record, _, _ in done],
+            running = set(RecordSync.objects.select_for_update().filter(
+                pk__in=[record.pk for record, _, _ in done], status=RecordStatus.RUNNING).values_list("pk", flat=True))
+            ended = [(record, values) for (record, _, _), values in zip(done, fields, strict=True)
+                     if record.pk in running]
+            RecordSync.objects.bulk_update([record for record, _ in ended],
                                            sorted({name for values in fields for name in values}))
     except IntegrityError:
         return _release([record for record, _, _ in done])
-    for (record, _, _), values in zip(done, fields, strict=True):
+    for record, values in ended:
         log_outcome(record, values)
     return []
 

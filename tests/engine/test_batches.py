@@ -10,7 +10,16 @@ from collections import Counter
 import pytest
 from django.db.models import Q
 
-from integration.models import Connection, FieldMap, RecordStatus, RecordSync, RunStatus, SyncRun, ValueMapEntry
+from integration.models import (
+    Connection,
+    FieldMap,
+    KeyLink,
+    RecordStatus,
+    RecordSync,
+    RunStatus,
+    SyncRun,
+    ValueMapEntry,
+)
 from integration.services import runs
 from tests.support.projects import prospect_to_cash_project, run_and_wait
 from tests.support.waiting import wait_until
@@ -103,6 +112,29 @@ def test_a_batch_turned_away_waits_as_one_so_a_sweep_finds_all_of_it_or_none(dat
     assert sum(due.values()) >= 20
     assert set(due.values()) == {10}
     runs.run_cancel(run=run)
+
+
+def test_a_batch_written_after_its_run_was_cancelled_links_its_records_and_leaves_them_cancelled(
+        dataverse, finops, celery_worker):
+    """The batch ends only records still running, as the single-record path does: the cancel's outcome stands
+    (and the run's counts with it), while the links record what F&O now holds."""
+    dataverse.seed(accounts=10, seed=66)
+    project = prospect_to_cash_project(dataverse, finops)
+    Connection.objects.filter(pk=project.finops_connection_id).update(batch_size=10)
+    finops.configure(latency_ms=3000)  # the batch is in flight when the run is cancelled
+    run = runs.run_start(project=project, mode=SyncRun.Mode.FULL, trigger=SyncRun.Trigger.API, entity_maps=["Accounts"],
+                         check=False)
+    records = RecordSync.objects.filter(run=run)
+    wait_until(lambda: records.filter(status=RecordStatus.RUNNING).count() == len(accounts_with_numbers(dataverse)),
+               timeout=60, what="the batch claimed")
+
+    runs.run_cancel(run=run)
+    wait_until(lambda: KeyLink.objects.filter(entity_map__project=project, entity_map__name="Accounts").count()
+               == records.count(), timeout=60, what="the batch's links written")
+
+    finops.configure(latency_ms=0)
+    assert set(records.values_list("status", "error_type")) == {(RecordStatus.SKIPPED, "cancelled")}
+    assert len(customers(finops)) == records.count()
 
 
 def test_a_batch_throttled_for_longer_than_a_broker_countdown_comes_back_from_the_sweeper_as_a_batch(
