@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from integration.conversions import blank, is_guid
+from integration.conversions import blank, is_guid, text
 from integration.mapping import LinkTarget, MapDefinition, lookup_value
 from integration.models import Connection, EntityMap, OrganizationMapping, Project
 from integration.services import binder
@@ -102,33 +102,29 @@ class DatabaseResolver:
             entity_maps, match = tuple(options["entity_maps"]), options.get("match", "source_id")
             found_values = ([lookup_value(options, record) for record in records] if "key_fields" in options
                             else [record.get(rule.source) for record in records])
-            values = {str(value) for value in found_values if not blank(value)}
+            values = {text(value) for value in found_values if not blank(value)}
             values -= {value for maps, m, value in self._links if (maps, m) == (entity_maps, match)}
-            if not values:
-                continue
-            ids = [self.map_ids[name] for name in entity_maps if name in self.map_ids]
-            found = binder.lookup_targets(map_ids=ids, match=match, values=values)
-            lower = match in ("source_id", "destination_id")
-            for value in values:
-                wanted = value.lower() if lower else value
-                link = next((found[(map_id, wanted)] for map_id in ids if (map_id, wanted) in found), None)
-                self._links[(entity_maps, match, value)] = None if link is None else _target(link)
+            if values:
+                self._links.update(self._read_links(entity_maps, match, values))
 
     def link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
         key = (tuple(entity_maps), match, str(value))
         if key not in self._links:
-            self._links[key] = self._read_link(entity_maps, match, str(value))
+            self._links.update(self._read_links(key[0], match, [key[2]]))
         return self._links[key]
 
-    def _read_link(self, entity_maps: Sequence[str], match: str, value: str) -> LinkTarget | None:
+    def _read_links(self, entity_maps: tuple[str, ...], match: str,
+                    values: Collection[str]) -> dict[tuple[tuple[str, ...], str, str], LinkTarget | None]:
+        """The link target of each value, in one query: the first of `entity_maps` that links it wins."""
         ids = [self.map_ids[name] for name in entity_maps if name in self.map_ids]
-        value = value.lower() if match in ("source_id", "destination_id") else value
-        links = binder.lookup_targets(map_ids=ids, match=match, values=[value])
-        for map_id in ids:
-            link = links.get((map_id, value))
-            if link is not None:
-                return _target(link)
-        return None
+        found = binder.lookup_targets(map_ids=ids, match=match, values=values)
+        lower = match in ("source_id", "destination_id")  # as the binder compares (and the links store) them
+        targets = {}
+        for value in values:
+            wanted = value.lower() if lower else value
+            link = next((found[(map_id, wanted)] for map_id in ids if (map_id, wanted) in found), None)
+            targets[(entity_maps, match, value)] = None if link is None else _target(link)
+        return targets
 
     def reference(self, system: str, entity_set: str, match_field: str, value: object,
                   return_field: str, where: Mapping[str, object] | None = None) -> object | None:
