@@ -48,12 +48,15 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         return IncidentSerializer(obj.open_incidents, many=True).data  # prefetched by the list
 
 
-class AlertFilterSerializer(serializers.Serializer):
+class AlertRuleFilterSerializer(serializers.Serializer):
     project = serializers.SlugField(required=False)
+
+
+class IncidentFilterSerializer(AlertRuleFilterSerializer):
     open = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-@extend_schema(parameters=[AlertFilterSerializer])
+@extend_schema(parameters=[AlertRuleFilterSerializer])
 class AlertRuleList(generics.ListAPIView):
     """Alert rules with their open incidents; ?project=<name>."""
 
@@ -64,7 +67,7 @@ class AlertRuleList(generics.ListAPIView):
     ).order_by("project__name", "kind", "id")
 
     def get_queryset(self):
-        filters = AlertFilterSerializer(data=self.request.query_params)
+        filters = AlertRuleFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = super().get_queryset()
         if "project" in filters.validated_data:
@@ -72,7 +75,7 @@ class AlertRuleList(generics.ListAPIView):
         return queryset
 
 
-@extend_schema(parameters=[AlertFilterSerializer])
+@extend_schema(parameters=[IncidentFilterSerializer])
 class AlertIncidentList(generics.ListAPIView):
     """Incidents, newest first; ?project=<name>, ?open=true for those not yet resolved."""
 
@@ -81,7 +84,7 @@ class AlertIncidentList(generics.ListAPIView):
     queryset = AlertIncident.objects.select_related("rule__project").defer("rule__webhook_url")
 
     def get_queryset(self):
-        filters = AlertFilterSerializer(data=self.request.query_params)
+        filters = IncidentFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = super().get_queryset()
         if "project" in filters.validated_data:
