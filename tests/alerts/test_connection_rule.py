@@ -4,19 +4,14 @@ stored certificate near its end."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from django.utils import timezone
 
 from integration.models import AlertIncident, AlertRule, Connection, Project, System
 from integration.services.alerts import alerts_evaluate
 from integration.services.connections import ConnectionTestFailed, connection_test
 from tests.support import factories
+from tests.support.certificates import self_signed
 from tests.support.projects import connection_to
 
 pytestmark = pytest.mark.django_db
@@ -28,15 +23,7 @@ def unique(name: str) -> str:
 
 
 def certificate_pem(*, days: int) -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "p2c-test")])
-    now = timezone.now()
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-                   .not_valid_after(now + timedelta(days=days)).sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return (key_pem + certificate.public_bytes(serialization.Encoding.PEM)).decode()
+    return "".join(self_signed(days=days))
 
 
 def test_a_refused_token_request_alerts_and_the_next_good_one_resolves_it(dataverse, embedded_redis, smtp_sink):

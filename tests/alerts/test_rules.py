@@ -11,6 +11,7 @@ from django.utils import timezone
 from integration.models import (
     AlertIncident,
     AlertRule,
+    Connection,
     Project,
     RecordStatus,
     RecordSync,
@@ -21,6 +22,7 @@ from integration.models import (
 from integration.services.alerts import alerts_evaluate
 from tests.alerts.delivered import titles
 from tests.support import factories
+from tests.support.certificates import self_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +76,23 @@ def webhook_backlog(project, now):
     return now, clear
 
 
+def connection_failing(project, now):
+    """A stored certificate that ends within the rule's threshold (2 days); renewed, the incident clears. (A token
+    request refused by the emulator is the other half of this rule: test_connection_rule.py.)"""
+    def certificate(days: int) -> None:
+        Connection.objects.filter(pk=project.finops_connection_id).update(
+            client_secret="", certificate_pem="".join(self_signed(days=days)), certificate_thumbprint="AB" * 20)
+
+    certificate(1)
+
+    def clear():
+        certificate(60)
+        return now
+    return now, clear
+
+
 CONDITIONS = {"failures": failures, "run_failed": run_failed, "schedule_overdue": schedule_overdue,
-              "no_worker": no_worker, "webhook_backlog": webhook_backlog}
+              "no_worker": no_worker, "webhook_backlog": webhook_backlog, "connection_failing": connection_failing}
 
 
 def rule_for(project, kind: str, channel: str, *, receiver=None, **fields) -> AlertRule:

@@ -3,16 +3,12 @@ re-authentication, certificates, and no secret in any error."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from connectors import AuthError, Certificate, DataverseClient, FinOpsClient
+from tests.support.certificates import self_signed
 
 
 def test_one_token_serves_many_requests(dataverse, dv):
@@ -77,17 +73,9 @@ def test_a_scope_for_another_resource_is_refused_at_the_token_endpoint(finops, f
 
 
 def test_a_certificate_credential_gets_a_token(finops, fo_config):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "p2c-test")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-                   .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    finops.emulator.app.identity.register_certificate(certificate_pem)  # the app registration's credential
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    key_pem, certificate_pem = self_signed(days=1)
+    finops.emulator.app.identity.register_certificate(certificate_pem.encode())  # the app registration's credential
     client = FinOpsClient(fo_config(client_secret="", certificate=Certificate(
-        private_key=key_pem, public_certificate=certificate_pem.decode())))
+        private_key=key_pem, public_certificate=certificate_pem)))
     assert next(client.rows("CustomerGroups"))["CustomerGroupId"]
     assert finops.stats()["tokens_issued"] == 1
