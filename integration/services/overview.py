@@ -33,11 +33,8 @@ class MapFailures:
     entity_map_id: int
     enabled: bool
     per_day: list[int]  # distinct records that failed, one count per day of the window, oldest first
+    failed_in_window: int  # distinct records that failed in the whole window: one failing every day counts once
     failing_now: int  # distinct records failing now (services.failing), ignored ones left out
-
-    @property
-    def total(self) -> int:
-        return sum(self.per_day)
 
 
 @dataclass(frozen=True)
@@ -67,13 +64,13 @@ def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | No
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=timezone.get_current_timezone())
     projects = list(Project.objects.prefetch_related("entity_maps").order_by("name"))
     # Records, not attempts: a record every run fails counts once a day, however many runs failed it.
-    failed = (RecordSync.objects
-              .filter(status=RecordStatus.FAILED, run__created_at__gte=since)
-              .annotate(day=TruncDate("run__created_at"))
-              .values("entity_map_id", "day").annotate(n=Count("source_key", distinct=True)))
+    failed = RecordSync.objects.filter(status=RecordStatus.FAILED, run__created_at__gte=since).order_by()
     by_map: dict[int, dict[date, int]] = {}
-    for row in failed:
+    for row in (failed.annotate(day=TruncDate("run__created_at"))
+                .values("entity_map_id", "day").annotate(n=Count("source_key", distinct=True))):
         by_map.setdefault(row["entity_map_id"], {})[row["day"]] = row["n"]
+    in_window = dict(failed.values("entity_map_id").annotate(n=Count("source_key", distinct=True))
+                     .values_list("entity_map_id", "n"))
     overviews = []
     for project in projects:
         active = []
@@ -86,6 +83,7 @@ def projects_overview(*, days: int = 14, runs_shown: int = 8, now: datetime | No
         failing_now = failing.failing_counts(project=project)
         failures = [MapFailures(entity_map=m.name, entity_map_id=m.pk, enabled=m.enabled,
                                 per_day=[by_map.get(m.pk, {}).get(day, 0) for day in window],
+                                failed_in_window=in_window.get(m.pk, 0),
                                 failing_now=failing_now.get(m.pk, 0))
                     for m in sorted(project.entity_maps.all(), key=lambda m: (m.order, m.pk))]
         record_runs = dict(project.runs.filter(is_bulk=False, created_at__gte=now - timedelta(days=1))

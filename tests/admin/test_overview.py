@@ -40,6 +40,7 @@ def test_the_overview_shows_runs_progress_failures_and_workers(admin_client_with
     assert "One-record runs (webhooks, retries) in the last 24 hours:" in page
     assert "(1 succeeded)" in page
     assert "2 failing now" in page  # three failed attempts of two records: records are counted
+    assert 'aria-label="Contacts: 2 failed in 14 days"' in page  # so are they over the window, not day by day
     assert "none failing" in page
     assert page.count('<rect class="bar"') == 2  # one bar per day with failures
     assert "celery@alive" in page
