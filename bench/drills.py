@@ -1,9 +1,10 @@
-"""The drills (issue 13): a full Prospect-to-cash sync with a fault injected mid-run, judged by reading both
-emulators afterwards. `make drills` runs them all, in about five minutes on 2 cores, and writes
-bench/results/drills-<date>.md.
+"""The drills (issue 13): a full Prospect-to-cash sync with a fault injected mid-run, or services misbehaving for
+the whole run, judged by reading both emulators afterwards. `make drills` runs them all, in about seven minutes on
+2 cores, and writes bench/results/drills-<date>.md.
 
     python bench/drills.py [--products 300 --accounts 1500 --contacts 1500 --quotes 150 --lines-per-quote 3]
-                           [--only kill_worker broker_syncing broker_planning] [--output FILE]
+                           [--only kill_worker broker_syncing broker_planning service_errors throttled_tokens]
+                           [--output FILE]
 
 Everything is real and on loopback: both emulators over HTTPS (in this process), two `celery worker` processes
 (`--pool threads --concurrency 16`), `celery beat`, the database (PostgreSQL when DATABASE_URL is set, on its own
@@ -139,7 +140,8 @@ class Drill:
     name: str
     title: str
     ready: Callable[[SyncRun, Workers], bool] | None = None  # when the fault goes in
-    inject: Callable[[Workers], set[int]] | None = None  # returns the workers it killed on purpose
+    inject: Callable[[Workers, Emulators], set[int]] | None = None  # returns the workers it killed on purpose
+    clear: Callable[[Emulators], None] | None = None  # after the run, before both emulators are read
 
 
 def _fault_stage(run: SyncRun):
@@ -166,16 +168,38 @@ def _planning_with_records_queued(run: SyncRun, workers: Workers) -> bool:
             and RecordSync.objects.filter(stage=stage).exists())
 
 
-def _kill_first_worker(workers: Workers) -> set[int]:
+def _at_once(run: SyncRun, workers: Workers) -> bool:
+    return True
+
+
+def _kill_first_worker(workers: Workers, emulators: Emulators) -> set[int]:
     os.killpg(workers.processes[0].pid, signal.SIGKILL)
     return {0}
 
 
-def _restart_broker_empty(workers: Workers) -> set[int]:
+def _restart_broker_empty(workers: Workers, emulators: Emulators) -> set[int]:
     BROKER.kill()
     time.sleep(BROKER_DOWN_SECONDS)
     BROKER.start()
     return set()
+
+
+SERVICE_ERRORS = {"fault_rate": 0.10, "unavailable_rate": 0.05}  # 500s and 503s, of every request to both
+THROTTLED_TOKENS = {"throttle": {"requests": 20, "window_s": 1}, "token_ttl_s": 5}
+
+
+def _service_errors(workers: Workers, emulators: Emulators) -> set[int]:
+    emulators.configure(**SERVICE_ERRORS)
+    return set()
+
+
+def _throttle_and_revoke_tokens(workers: Workers, emulators: Emulators) -> set[int]:
+    emulators.configure(**THROTTLED_TOKENS, revoke_tokens=True)  # the tokens the workers hold die now, and every
+    return set()                                                  # new one within 5 s
+
+
+def _well_behaved(emulators: Emulators) -> None:
+    emulators.configure(fault_rate=0, unavailable_rate=0, throttle=None, token_ttl_s=None)
 
 
 DRILLS = [
@@ -185,6 +209,10 @@ DRILLS = [
           _restart_broker_empty),
     Drill("broker_planning", "broker killed, restarted empty, while a stage is planning",
           _planning_with_records_queued, _restart_broker_empty),
+    Drill("service_errors", "10% 500s + 5% 503s from both services, the whole run", _at_once, _service_errors,
+          _well_behaved),
+    Drill("throttled_tokens", "20 requests/s per client, tokens revoked at the start and living 5 s, the whole run",
+          _at_once, _throttle_and_revoke_tokens, _well_behaved),
 ]
 
 
@@ -215,16 +243,19 @@ def run_drill(drill: Drill, emulators: Emulators, sizes: dict) -> Outcome:
     broker_contents_lost()  # a deployment's broker is known long before a run: the first sweep would mark it so
     restarts: list[str] = []
     try:
-        run, seconds, fault_at = _run(project, drill, workers, restarts)
+        run, seconds, fault_at = _run(project, drill, workers, emulators, restarts)
         recovery = _recovery_lines()
     finally:
         beat.stop()
         workers.stop()
+        if drill.clear:
+            drill.clear(emulators)
     checks = check_destinations(_reader(emulators))
     return Outcome(drill, run, seconds, fault_at, checks, recovery, restarts, seeded)
 
 
-def _run(project, drill: Drill, workers: Workers, restarts: list[str]) -> tuple[SyncRun, float, float | None]:
+def _run(project, drill: Drill, workers: Workers, emulators: Emulators,
+         restarts: list[str]) -> tuple[SyncRun, float, float | None]:
     started = time.monotonic()
     run = runs.run_start(project=project, mode=SyncRun.Mode.FULL, trigger=SyncRun.Trigger.COMMAND)
     fault_at, killed = None, set()
@@ -239,7 +270,7 @@ def _run(project, drill: Drill, workers: Workers, restarts: list[str]) -> tuple[
             return run, now, fault_at
         if drill.inject and fault_at is None and drill.ready(run, workers):
             fault_at = time.monotonic() - started
-            killed = drill.inject(workers)
+            killed = drill.inject(workers, emulators)
             print(f"  fault injected at {fault_at:.1f} s", flush=True)
         for n, process in enumerate(workers.processes):
             if n not in killed and process.poll() is not None:
@@ -305,8 +336,8 @@ def report(outcomes: list[Outcome], *, sizes: dict) -> str:
         ])
     lines = [
         f"# Drills: {database_label()}, {BROKER.label}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
-        f"{provenance()}. Targets (issue 13): 0 lost, 0 duplicated, and a faulted run ends within "
-        f"{TARGET_DELAY_SECONDS} s of the baseline.", "",
+        f"{provenance()}. Targets (issue 13): 0 lost, 0 duplicated, and a run whose worker was killed or whose "
+        f"broker was emptied ends within {TARGET_DELAY_SECONDS} s of the baseline.", "",
         markdown_table(header, rows), "",
         f"- machine: {machine()}",
         "- workers: 2 x `--pool threads --concurrency 16`, and `celery beat`; the broker the drills own: "
@@ -317,6 +348,8 @@ def report(outcomes: list[Outcome], *, sizes: dict) -> str:
         "third of the stage's records have synced and it holds a claim; the broker is killed (SIGKILL) and started "
         f"again empty {BROKER_DOWN_SECONDS:.0f} s later once a third have synced, or while the stage is planning "
         "and has queued its first records",
+        f"- faults for the whole run, from its start: {SERVICE_ERRORS} and {THROTTLED_TOKENS} (plus every token "
+        "then held revoked) on both emulators, cleared after the run and before both are read",
         f"- recovery settings (the defaults): heartbeat every {settings.P2C_HEARTBEAT_SECONDS} s, a worker silent for "
         f"{settings.P2C_WORKER_DEAD_SECONDS} s is dead, sweep every {_sweep_interval():.0f} s; last resorts: record "
         f"lease {settings.P2C_RECORD_LEASE_SECONDS} s, queued-stale "

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from connectors.config import MAX_PAGE_SIZE
+from connectors.factory import CLIENT_TYPES
 from integration.connection_policy import application_user_problems, connection_problems
 from integration.crypto import EncryptedTextField
 from integration.webhook_secret import webhook_secret_problem
@@ -64,9 +66,22 @@ class Connection(models.Model):
         return self.name
 
     def clean(self) -> None:
-        problems = connection_problems(self)
+        problems = {**connection_problems(self), **self._size_problems()}
         if problems:
             raise ValidationError(problems)
+
+    def _size_problems(self) -> dict[str, str]:
+        """Page and batch sizes within what the system documents, refused on save rather than at the first run."""
+        if self.system not in CLIENT_TYPES:
+            return {}
+        problems = {}
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE[self.system]:
+            problems["page_size"] = f"between 1 and {MAX_PAGE_SIZE[self.system]:,} records for {self.system}"
+        most = CLIENT_TYPES[self.system].max_batch_operations
+        if not 1 <= self.batch_size <= most:
+            problems["batch_size"] = (f"between 1 and {most:,} records: the most operations a {self.system} $batch "
+                                      "may hold")
+        return problems
 
 
 class ApplicationUser(models.Model):

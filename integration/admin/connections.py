@@ -57,7 +57,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                        "certificate_pem", "clear_certificate_pem", "certificate_thumbprint", "scope", "ca_bundle"),
         }),
         ("Finance and Operations", {"fields": ("default_company",)}),
-        ("Limits", {"fields": ("timeout_seconds", "page_size", "max_retries", "requests_per_window",
+        ("Limits", {"fields": ("timeout_seconds", "page_size", "batch_size", "max_retries", "requests_per_window",
                                "window_seconds", "max_concurrency")}),
     )
 

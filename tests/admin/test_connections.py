@@ -24,7 +24,7 @@ def form_data(*extra_users: dict, **overrides) -> dict:
             "authority": "https://login.microsoftonline.com/contoso", "client_id": "app-id", "client_secret": "",
             "client_secret_env": "", "certificate_pem": "", "certificate_thumbprint": "", "scope": "",
             "default_company": "", "ca_bundle": "", "timeout_seconds": "60", "page_size": "5000",
-            "max_retries": "5", "requests_per_window": "", "window_seconds": "300", "max_concurrency": ""}
+            "batch_size": "100", "max_retries": "5", "requests_per_window": "", "window_seconds": "300", "max_concurrency": ""}
     return {**data, **inline_users(*extra_users), **overrides}
 
 
@@ -97,6 +97,24 @@ def refusal(client, **fields) -> str:
     assert response.status_code == 200
     assert not Connection.objects.exists()
     return response.content.decode()
+
+
+@pytest.mark.parametrize(("system", "fields", "message"), [
+    (System.DATAVERSE, {"batch_size": "1001"}, "between 1 and 1,000 records: the most operations a dataverse $batch"),
+    (System.DATAVERSE, {"batch_size": "0"}, "between 1 and 1,000 records"),
+    (System.DATAVERSE, {"page_size": "5001"}, "between 1 and 5,000 records for dataverse"),
+    (System.FINOPS, {"batch_size": "5001"}, "between 1 and 5,000 records: the most operations a finops $batch"),
+])
+def test_page_and_batch_sizes_beyond_the_documented_limits_are_refused_on_save(admin_client_with_perms, system,
+                                                                                fields, message):
+    assert message in refusal(admin_client_with_perms, system=system, **fields)
+
+
+def test_the_batch_size_is_set_in_the_admin(admin_client_with_perms):
+    response = admin_client_with_perms.post(reverse("admin:integration_connection_add"),
+                                            form_data(client_secret=SECRET, batch_size="250"))
+    assert response.status_code == 302
+    assert Connection.objects.get().batch_size == 250
 
 
 @pytest.mark.parametrize("authority", [
