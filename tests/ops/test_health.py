@@ -1,7 +1,9 @@
-"""/healthz and /readyz: the process answers; each part has its own status, and a stopped beat is reported down
-within its interval while the rest stays ok."""
+"""/healthz and /readyz: the process answers; each part has its own status, and a stopped beat or a killed worker
+is reported down within its interval while the rest stays ok."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from django.core.management import call_command
@@ -80,3 +82,26 @@ def test_the_readiness_command_fails_when_a_part_is_down(embedded_redis, capsys)
 
     with pytest.raises(CommandError, match="not ready: beat"):
         call_command("readiness", "--only", "database,beat")
+
+
+def test_a_killed_worker_is_reported_down_within_the_dead_interval(client, celery_worker, settings):
+    """The session's worker is the only one beating: killed, /readyz says the workers are down once it has been
+    silent for P2C_WORKER_DEAD_SECONDS, the rest staying ok; it is started again for the tests after this one."""
+    settings.P2C_WORKER_DEAD_SECONDS = 4
+    wait_until(lambda: client.get("/readyz?only=workers").status_code == 200, timeout=30,
+               what="/readyz to see the worker")
+    try:
+        celery_worker.kill()
+        killed_at = time.monotonic()
+
+        down = wait_until(lambda: (answer := client.get("/readyz?only=database,broker,workers")).status_code == 503
+                          and answer, timeout=30, what="/readyz to report the workers down")
+        seconds = time.monotonic() - killed_at
+    finally:
+        celery_worker.start()
+
+    checks = down.json()["checks"]
+    assert checks["workers"]["status"] == "down"
+    assert checks["workers"]["detail"] == "no heartbeat for over 4 s"
+    assert [name for name, check in checks.items() if check["status"] != "ok"] == ["workers"]
+    assert seconds <= 4 + 2 * settings.P2C_HEARTBEAT_SECONDS + 3  # its last beat was at most a beat before the kill
