@@ -199,9 +199,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Sign-in -------------------------------------------------------------------------------------------------
 # django-axes counts failed logins (in the database, so every web process sees them) and locks out a username
 # from an address after P2C_LOGIN_FAILURE_LIMIT failures, for P2C_LOGIN_COOLOFF_MINUTES. By username and address
-# together: by username alone, anyone could lock an administrator out.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# together: by username alone, anyone could lock an administrator out. An address trying many usernames (password
+# spraying) is locked out of all of them after P2C_LOGIN_ADDRESS_FAILURE_LIMIT failures (integration/login_lockout.py).
+AUTHENTICATION_BACKENDS = ["integration.login_lockout.AddressLockoutBackend", "axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env_int("P2C_LOGIN_FAILURE_LIMIT", 5)
+P2C_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("P2C_LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("P2C_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

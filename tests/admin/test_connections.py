@@ -24,7 +24,8 @@ def form_data(*extra_users: dict, **overrides) -> dict:
             "authority": "https://login.microsoftonline.com/contoso", "client_id": "app-id", "client_secret": "",
             "client_secret_env": "", "certificate_pem": "", "certificate_thumbprint": "", "scope": "",
             "default_company": "", "ca_bundle": "", "timeout_seconds": "60", "page_size": "5000",
-            "batch_size": "100", "max_retries": "5", "requests_per_window": "", "window_seconds": "300", "max_concurrency": ""}
+            "batch_size": "100", "max_retries": "5", "requests_per_window": "", "window_seconds": "300",
+            "max_concurrency": ""}
     return {**data, **inline_users(*extra_users), **overrides}
 
 

@@ -1,4 +1,5 @@
-"""The admin's login locks a username out from an address after repeated failures (django-axes)."""
+"""The admin's login locks a username out from an address after repeated failures (django-axes), and an address
+trying many usernames out of all of them."""
 
 from __future__ import annotations
 
@@ -43,3 +44,19 @@ def test_a_success_before_the_limit_clears_the_failures():
     for _ in range(4):
         assert log_in(client, "guess").status_code == 200
     assert log_in(client, "pw-integrator").status_code == 302
+
+
+@override_settings(AXES_FAILURE_LIMIT=3, P2C_LOGIN_ADDRESS_FAILURE_LIMIT=6)
+def test_an_address_trying_many_usernames_is_locked_out_of_every_one():
+    factories.user("integrator", perms=factories.ALL)
+    sprayer = Client(REMOTE_ADDR="127.0.0.3")
+    answers = [sprayer.post(LOGIN, {"username": f"user{n}", "password": "Winter2026!", "next": "/admin/"}).status_code
+               for n in range(6)]
+    assert answers == [200] * 6  # one guess each: no username reached its own limit
+
+    locked = log_in(sprayer, "pw-integrator")  # the right password of a username it never tried
+    assert locked.status_code == 429
+    assert "too many login attempts" in locked.content.decode()
+    assert sprayer.get("/admin/").status_code == 302
+
+    assert log_in(Client(REMOTE_ADDR="127.0.0.4"), "pw-integrator").status_code == 302  # the address, not the user
