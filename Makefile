@@ -30,7 +30,8 @@ bench: $(STAMP)
 
 # The fault drills (bench/README.md): a full sync with a worker killed, the broker killed and restarted empty,
 # mid-run, then with 500s and 503s, and throttling with revoked short-lived tokens, all run long; about four
-# minutes on 2 cores; the table goes to bench/results/drills-<date>.md. Uses DATABASE_URL when set; with REDIS_URL set the drills start a redis-server of their own (they kill it).
+# minutes on 2 cores; the table goes to bench/results/drills-<date>.md. Uses DATABASE_URL when set; with
+# REDIS_URL set the drills start a redis-server of their own (they kill it).
 drills: $(STAMP)
 	$(BIN)/python bench/drills.py $(DRILLS_ARGS)
 
