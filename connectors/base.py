@@ -7,7 +7,7 @@ response, either way, becomes the same `WriteResult`.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,7 +17,7 @@ from connectors.batch import BatchOutcome, Operation, Part, decode_batch, encode
 from connectors.changes import ChangeRead, FullScanRead
 from connectors.config import ConnectionConfig
 from connectors.errors import ValidationError
-from connectors.odata import Key, key_path, query_string
+from connectors.odata import Key, any_of_filters, folded, key_path, query_string
 from connectors.paging import Page, iter_pages
 from connectors.service_metadata import ServiceModel, parse_csdl
 from connectors.transport import ApiProfile, Transport
@@ -86,6 +86,20 @@ class ODataClient:
         """Every record of a query; `query` as for `pages`."""
         for page in self.pages(entity_set, **query):
             yield from page.rows
+
+    def matching_rows(self, matches: Sequence[Mapping[str, Any]], read: Callable[[str], Iterable[dict[str, Any]]],
+                      *, within: str = "") -> Iterator[tuple[tuple, dict[str, Any]]]:
+        """The rows holding one of `matches` (natural keys, all naming the same fields), each with the match's
+        values in its field order, compared as the service compares them (`folded`); `read(filter)` reads one
+        `or` filter's rows, and there are as few filters as URLs allow (`any_of_filters`)."""
+        fields = list(matches[0])
+        wanted = {folded(tuple(match[name] for name in fields)): tuple(match[name] for name in fields)
+                  for match in matches}
+        for filter in any_of_filters(matches, max_length=self.max_filter_length, within=within):
+            for row in read(filter):
+                natural = wanted.get(folded(tuple(row.get(name) for name in fields)))
+                if natural is not None:
+                    yield natural, row
 
     def get(self, entity_set: str, key: Key, *, select: Sequence[str] = ()) -> dict[str, Any]:
         """One record by key; NotFoundError when there is none."""

@@ -24,7 +24,7 @@ from connectors.batch import Operation
 from connectors.changes import ChangeRead, DeltaRead, WatermarkRead
 from connectors.classify import classify_dataverse
 from connectors.errors import BulkTargetError, DuplicateError, NotFoundError, ValidationError
-from connectors.odata import Key, any_of_filters, bind, folded, key_path, literal
+from connectors.odata import Key, bind, key_path, literal
 from connectors.service_metadata import TABLE_DEFINITION_QUERY, TableDefinition, table_definition
 from connectors.transport import ApiProfile
 
@@ -163,16 +163,9 @@ class DataverseClient(ODataClient):
         if not keys:
             return {}
         pk = primary_key or primary_key_of(entity_set)
-        columns = list(keys[0])
-        wanted = {folded(tuple(key[column] for column in columns)): tuple(key[column] for column in columns)
-                  for key in keys}
-        found: dict[tuple, str] = {}
-        for filter in any_of_filters(keys, max_length=self.max_filter_length):
-            for row in self.rows(entity_set, select=[pk, *columns], filter=filter):
-                values = wanted.get(folded(tuple(row.get(column) for column in columns)))
-                if values is not None:
-                    found[values] = str(row[pk])
-        return found
+        select = [pk, *keys[0]]
+        return {values: str(row[pk]) for values, row in self.matching_rows(
+            keys, lambda filter: self.rows(entity_set, select=select, filter=filter))}
 
     def _by_key(self, entity_set: str, message: str, targets: Sequence[BulkTarget], outcome: str,
                 logical_name: str | None, primary_key: str | None) -> list[WriteResult]:

@@ -10,7 +10,7 @@ with one change set per write (`write_each`), so one refused record never rolls 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from connectors.changes import ChangeRead
 from connectors.classify import classify_finops
 from connectors.config import ConnectionConfig
 from connectors.errors import DuplicateError, NotFoundError, ValidationError
-from connectors.odata import EnumMember, Key, any_of_filters, equals_filter, folded, key_path, literal
+from connectors.odata import EnumMember, Key, equals_filter, key_path, literal
 from connectors.paging import iter_pages
 from connectors.transport import ApiProfile
 
@@ -186,21 +186,18 @@ class FinOpsClient(ODataClient):
         found = KeyMatches()
         if not matches:
             return found
-        fields = list(matches[0])
-        wanted = {folded(tuple(match[name] for name in fields)): tuple(match[name] for name in fields)
-                  for match in matches}
-        keys: dict[tuple, list[dict[str, Any]]] = {}
-        select = tuple(dict.fromkeys([*key_fields, *fields]))
-        for filter in any_of_filters(matches, max_length=self.max_filter_length,
-                                     within=f"{COMPANY} eq {literal(company)}"):
+        select = tuple(dict.fromkeys([*key_fields, *matches[0]]))
+
+        def read(filter: str) -> Iterator[dict[str, Any]]:
             url = self.url(entity_set, {**self.read_options(), "$select": select, "$filter": filter})
             for page in iter_pages(self.transport, url, prefer=f"odata.maxpagesize={self.config.page_size}",
                                    entity_set=entity_set, headers={"Accept": FULL_METADATA}):
                 self._learn_types(entity_set, key_fields, page.rows)
-                for row in page.rows:
-                    natural = wanted.get(folded(tuple(row.get(name) for name in fields)))
-                    if natural is not None:
-                        keys.setdefault(natural, []).append({name: row[name] for name in key_fields})
+                yield from page.rows
+
+        keys: dict[tuple, list[dict[str, Any]]] = {}
+        for natural, row in self.matching_rows(matches, read, within=f"{COMPANY} eq {literal(company)}"):
+            keys.setdefault(natural, []).append({name: row[name] for name in key_fields})
         for natural, records in keys.items():
             if len(records) == 1:
                 found[natural] = records[0]
