@@ -15,6 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from integration import task_names  # plain names, no Django: the routes and schedule below use them
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -254,7 +256,7 @@ P2C_CONTROL_QUEUE = f"{P2C_TASK_QUEUE}-control"
 CELERY_TASK_DEFAULT_QUEUE = P2C_TASK_QUEUE
 CELERY_TASK_QUEUES = [Queue(P2C_TASK_QUEUE, routing_key=P2C_TASK_QUEUE),
                       Queue(P2C_CONTROL_QUEUE, routing_key=P2C_CONTROL_QUEUE)]
-CELERY_TASK_ROUTES = {"p2c.sweep": {"queue": P2C_CONTROL_QUEUE}}
+CELERY_TASK_ROUTES = {task_names.SWEEP: {"queue": P2C_CONTROL_QUEUE}}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
@@ -292,8 +294,9 @@ CELERY_BEAT_SCHEDULER = "integration.beat:Scheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Housekeeping that beat runs whatever the projects' own schedules are.
 CELERY_BEAT_SCHEDULE = {
-    "p2c-sweep": {"task": "p2c.sweep", "schedule": float(env_int("P2C_SWEEP_INTERVAL_SECONDS", 3))},
-    "p2c-purge-history": {"task": "p2c.purge_history", "schedule": float(env_int("P2C_PURGE_INTERVAL_SECONDS", 3600))},
+    "p2c-sweep": {"task": task_names.SWEEP, "schedule": float(env_int("P2C_SWEEP_INTERVAL_SECONDS", 3))},
+    "p2c-purge-history": {"task": task_names.PURGE_HISTORY,
+                          "schedule": float(env_int("P2C_PURGE_INTERVAL_SECONDS", 3600))},
 }
 
 # --- The sync engine ----------------------------------------------------------------------------------------
