@@ -7,7 +7,7 @@ comparisons ignore case, as SQL Server's default collation does in both Microsof
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from sortedcontainers import SortedDict
@@ -65,6 +65,9 @@ class Table:
         """The rows whose fields of a non-unique index equal `values`, in key order."""
         keys = self._groups[index].get(_sortable(values), ())
         return [self._rows[key] for key in sorted(keys)]
+
+    def in_key_order(self, rows: Iterable[dict]) -> list[dict]:
+        return sorted(rows, key=lambda row: _sortable(self.key_of(row)))
 
     def scan(self, after: tuple | None = None) -> Iterator[dict]:
         """Rows in key order, starting after the given key (for seek paging that never repeats a row)."""

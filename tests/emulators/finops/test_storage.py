@@ -64,9 +64,21 @@ def test_an_aliased_property_is_filtered_by_its_own_name(fo):
      ("unique", "customer")),
     ("CustomersV3", "CustomerAccount eq 'C-1' or CustomerAccount eq 'C-2'", "usmf", None),
     ("CustomersV3", "CustomerAccount eq 'C-*'", "usmf", None),  # a wildcard is a pattern
-    ("CustomersV3", "(CustomerAccount eq 'C-1')", "usmf", None),
+    ("CustomersV3", "(CustomerAccount eq 'C-1')", "usmf", ("primary", None)),
+    # A batch's lookups: one read per branch of the disjunction, when every branch is of equalities.
+    ("CDSContactPersonsV2", "dataAreaId eq 'usmf' and (ContactPersonId eq 'A' or ContactPersonId eq 'B')", None,
+     ("primary", None)),
+    ("CDSSalesQuotationLines", "(SalesQuotationNumber eq 'Q1' and LineCreationSequenceNumber eq 1) or "
+                               "(SalesQuotationNumber eq 'Q2' and LineCreationSequenceNumber eq 2)", "usmf", None),
+    ("CDSSalesQuotationLines", "((SalesQuotationNumber eq 'Q1' and LineCreationSequenceNumber eq 1) or "
+                               "(SalesQuotationNumber eq 'Q2' and LineCreationSequenceNumber eq 2))", "usmf",
+     ("unique", "sequence")),
+    ("CDSContactPersonsV2", "dataAreaId eq 'usmf' and (ContactPersonId eq 'A' or FirstName eq 'B')", None, None),
+    ("CDSContactPersonsV2", "dataAreaId eq 'usmf' and (ContactPersonId eq 'A') and (ContactPersonId eq 'B')", None,
+     ("primary", None)),
 ])
 def test_the_index_read_is_chosen_from_the_filters_top_level_equalities(entity_set, text, company, expected):
+    """A top-level `or` is left to the scan (the test below compares with it through `text or text`)."""
     plan = indexed.plan(ENTITY_SETS[entity_set], text, company)
     assert (None if plan is None else (plan.kind, plan.index)) == expected
 
@@ -85,6 +97,11 @@ def test_equality_filters_answered_from_an_index_return_the_scans_rows(fo):
                                 f"'{picked['ContactPersonId']}' and FirstName eq 'nobody'", True),
         ("CustomersV3", f"dataAreaId eq '{picked['dataAreaId']}' and CustomerAccount eq "
                         f"'{picked['AssociatedContactNumber']}'", True),
+        # Several branches, one of them twice and one matching nothing: each row once, in key order.
+        ("CDSContactPersonsV2", f"dataAreaId eq '{picked['dataAreaId']}' and (" + " or ".join(
+            f"ContactPersonId eq '{contact['ContactPersonId']}'" for contact in
+            [*contacts[20:5:-3], contacts[8], {"ContactPersonId": "NOBODY"}]
+            if contact.get("dataAreaId", picked["dataAreaId"]) == picked["dataAreaId"]) + ")", True),
         ("CDSSalesQuotationLines", f"dataAreaId eq '{quote['dataAreaId']}' and SalesQuotationNumber eq "
                                    f"'{quote['SalesQuotationNumber']}'", True),
     ]
