@@ -109,6 +109,7 @@ BROKER = _own_broker()
 
 from destinations import MapCheck, check_destinations  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from harness import (  # noqa: E402 - sets Django up, on the drills' database and broker
     BENCH_VAR,
     Beat,
@@ -226,6 +227,7 @@ class Outcome:
     recovery: list[str]  # what the sweeper said it did, from the workers' logs
     restarts: list[str]  # workers that exited by themselves, which the drill restarted as a supervisor would
     seeded: dict[str, int]
+    failures: list[str]  # why records failed, the commonest reasons first
 
     def total(self, field: str) -> int:
         return sum(getattr(check, field) for check in self.checks)
@@ -248,10 +250,28 @@ def run_drill(drill: Drill, emulators: Emulators, sizes: dict) -> Outcome:
     finally:
         beat.stop()
         workers.stop()
+        _keep_logs(drill)
         if drill.clear:
             drill.clear(emulators)
     checks = check_destinations(_reader(emulators))
-    return Outcome(drill, run, seconds, fault_at, checks, recovery, restarts, seeded)
+    return Outcome(drill, run, seconds, fault_at, checks, recovery, restarts, seeded, _failure_reasons(run))
+
+
+def _keep_logs(drill: Drill) -> None:
+    """The processes' logs of this drill, kept under var/drills/logs/<drill>/ (the next drill's overwrite them)."""
+    kept = DRILLS_VAR / "logs" / drill.name
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in [*BENCH_VAR.glob("worker-*.log"), BENCH_VAR / "beat.log"]:
+        if log.exists():
+            shutil.copyfile(log, kept / log.name)
+
+
+def _failure_reasons(run: SyncRun, shown: int = 5) -> list[str]:
+    """The commonest reasons records of the run failed, each with its entity map and count."""
+    reasons = (RecordSync.objects.filter(run=run, status=RecordStatus.FAILED)
+               .values("entity_map__name", "error_type", "error_message").annotate(n=Count("id")).order_by("-n"))
+    return [f"{row['n']} x {row['entity_map__name']}: {row['error_type']}: {row['error_message'][:300]}"
+            for row in reasons[:shown]]
 
 
 def _run(project, drill: Drill, workers: Workers, emulators: Emulators,
@@ -369,6 +389,11 @@ def report(outcomes: list[Outcome], *, sizes: dict) -> str:
         if outcome.restarts:
             lines += ["", "Workers that exited by themselves (restarted by the drill, as a supervisor would):", "",
                       *[f"- {line}" for line in outcome.restarts]]
+        if outcome.failures:
+            lines += ["", "Why records failed (the commonest reasons; the processes' logs are under "
+                      f"var/drills/logs/{outcome.drill.name}/):", "", *[f"- {line}" for line in outcome.failures]]
+        if outcome.run.message:
+            lines += ["", f"The run's message: {outcome.run.message}"]
     return "\n".join(lines) + "\n"
 
 
