@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from connectors import Change, ChangeTrackingExpiredError, ConnectorError
+from connectors import Change, ChangeTrackingExpiredError, ConnectorError, ThrottledError, TransientError
 from integration import mapping, storable
 from integration.models import (
     ChangeCursor,
@@ -38,7 +38,12 @@ log = logging.getLogger(__name__)
 
 
 class PlanningFailed(Exception):
-    """The stage could not read its source (unreachable, refused, misconfigured); the run goes on without it."""
+    """The source refused the stage's reads (refused, misconfigured); the run goes on without it."""
+
+
+class PlanningInterrupted(Exception):
+    """Passing trouble stopped the stage's reads (the service throttled or unavailable past the connector's own
+    retries, the shared rate limiter's Redis gone for a moment): planning is idempotent, so it is done again."""
 
 
 def stage_plan(*, stage: SyncStage) -> None:
@@ -56,6 +61,8 @@ def stage_plan(*, stage: SyncStage) -> None:
             cursor, next_cursor = None, _plan_from(stage, None)
         if cursor is not None and entity_map.change_detection != ChangeDetection.FULL_SCAN:
             _plan_children_of_new_parents(stage)
+    except (ThrottledError, TransientError) as exc:
+        raise PlanningInterrupted(f"reading {entity_map.source_entity_set} was interrupted: {exc}") from exc
     except ConnectorError as exc:
         raise PlanningFailed(f"reading {entity_map.source_entity_set} failed: {exc}") from exc
     except (mapping.MappingError, ValueError) as exc:

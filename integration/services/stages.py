@@ -27,7 +27,7 @@ from integration.services import runs
 from integration.services.entity_maps import entity_map_paused, stage_skip_paused
 from integration.services.failures import failure_text
 from integration.services.outcomes import backoff
-from integration.services.planning import PlanningFailed, stage_plan
+from integration.services.planning import PlanningFailed, PlanningInterrupted, stage_plan
 from integration.storable import clean_text
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,9 @@ def stage_start(*, stage_id: int) -> None:
     """Plan a pending stage (read its changes and queue one task per record), exactly once at a time.
 
     Whatever goes wrong while reading, the stage ends: a refusal of the source fails it at once, anything else
-    is tried again a few times (P2C_STAGE_MAX_PLANS, counting re-plans after a worker died) and then fails it,
-    so the run ends and the project's run lock is released.
+    (passing trouble of the service or the rate limiter, a bug) is tried again a few times after a backoff
+    (P2C_STAGE_MAX_PLANS, counting re-plans after a worker died) and then fails it, so the run ends and the
+    project's run lock is released.
     """
     now = timezone.now()
     if not SyncStage.objects.filter(pk=stage_id, status=StageStatus.PENDING).update(
@@ -61,6 +62,11 @@ def stage_start(*, stage_id: int) -> None:
             stage_plan(stage=stage)
         except PlanningFailed as exc:
             stage_fail(stage=stage, message=str(exc))
+            return
+        except PlanningInterrupted as exc:
+            log.warning("stage planning interrupted run=%s entity_map=%s attempt=%s: %s", run.pk,
+                        stage.entity_map.name, stage.plan_attempts, exc)
+            _plan_again_or_fail(stage, str(exc))
             return
         except Exception as exc:  # a bug, a database refusal: the stage is planned again, a few times
             log.exception("stage planning raised run=%s entity_map=%s", run.pk, stage.entity_map.name)

@@ -161,3 +161,26 @@ def lose_queued_messages(queue: str) -> None:
     prefix = settings.REDIS_KEY_PREFIX
     lost = client.delete(prefix + queue)
     assert lost
+
+
+def test_a_stage_whose_reads_are_interrupted_by_passing_trouble_is_planned_again_and_the_run_succeeds(
+        dataverse, finops, celery_worker):
+    """Sales unavailable past the connector's own retries while a stage reads (as the shared limiter's Redis is
+    during a broker restart): the stage is planned again after a backoff instead of failing the run."""
+    dataverse.seed(accounts=20, seed=5)
+    project = prospect_to_cash_project(dataverse, finops, max_retries=0)
+    dataverse.configure(unavailable_rate=1.0)
+    run = runs.run_start(project=project, mode=SyncRun.Mode.FULL, trigger=SyncRun.Trigger.API, entity_maps=["Accounts"],
+                         check=False)
+    stage = run.stages.get()
+    wait_until(lambda: stage.__class__.objects.filter(pk=stage.pk, message__contains="was interrupted").exists(),
+               timeout=60, what="the first read to be interrupted")
+
+    dataverse.configure(unavailable_rate=0)
+    run = wait_for_run(run, timeout=120)
+
+    stage.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.message
+    assert stage.status == StageStatus.SUCCEEDED
+    assert stage.plan_attempts >= 2
+    assert set(customer_accounts(finops)) == account_numbers(dataverse)
