@@ -156,3 +156,4 @@ def test_warnings_alone_exit_1_and_say_what_to_fix(project):
     assert "WARNING organization mappings: business unit 'Contoso Atlantis' does not exist in Sales" in out
     assert f"of {project.name}: warnings (0 errors, 1 warnings)" in out
     assert project.checks.get().status == ProjectCheck.Status.WARNINGS
+
