@@ -2,7 +2,7 @@
 machine alone, each figure the median of `--repeat` runs with its spread, the compared phases alternated.
 
     python bench/batched.py limits   [--products 100000] [--per-record 2000] [--repeat 3]
-    python bench/batched.py finops   [--accounts 100000] [--repeat 3]
+    python bench/batched.py finops   [--accounts 100000] [--batch-sizes 100] [--per-record 2000] [--repeat 3]
     python bench/batched.py machine  [--scale 1] [--repeat 3]
 
 - limits: products F&O -> Sales with the Dataverse emulator at the documented service protection (6,000 requests
@@ -13,7 +13,7 @@ machine alone, each figure the median of `--repeat` runs with its spread, the co
   execution time): at 20 records/s a 300 s window takes 6,000 requests to fill, so a run of a few thousand
   records would only ever see the burst before the limit, not the limit.
 - finops: accounts Sales -> F&O with the F&O emulator taking 150 ms per request and 30 ms per operation, with at
-  most 8 concurrent requests: batched vs the per-record path.
+  most 8 concurrent requests: batched (at each of `--batch-sizes`) vs the per-record path.
 - machine: the whole Prospect-to-cash sync with no added latency, batched vs per record, alternated; CPU per
   record summed over every process (workers, PostgreSQL, and this process, which hosts both emulators), the
   load-insensitive figure.
@@ -136,14 +136,22 @@ def finops_bound(env: Environment, args) -> None:
             return env.run(project, mode=SyncRun.Mode.FULL, entity_maps=["Accounts"])
         return run
 
-    results = repeat(args.repeat, {"batched": phase(accounts=args.accounts, batch_size=100),
-                                   "per record": phase(accounts=args.per_record, batch_size=1)})
-    bound_batched = 8 * 100 / (0.150 + 100 * 0.030)
-    rows = [*phase_rows("batched (100 per request)", results["batched"], bound_batched),
-            *phase_rows("per record", results["per record"], 8 / (0.150 + 0.030))]
+    def bound(size: int) -> float:  # 8 requests at a time, each 150 ms plus 30 ms per operation
+        return 8 * size / (0.150 + size * 0.030)
+
+    phases = {f"batched ({size} per request)": phase(accounts=args.accounts, batch_size=size)
+              for size in args.batch_sizes}
+    if args.per_record:
+        phases["per record"] = phase(accounts=args.per_record, batch_size=1)
+    results = repeat(args.repeat, phases)
+    rows = [row for size in args.batch_sizes
+            for row in phase_rows(f"batched ({size} per request)", results[f"batched ({size} per request)"],
+                                  bound(size))]
+    if args.per_record:
+        rows += phase_rows("per record", results["per record"], bound(1))
     results_append("batched", scenario_table("Batched writes 2: accounts Sales -> F&O against a slow F&O", rows, [
         *env.notes(), f"F&O emulator: {config}; {args.accounts:,} accounts batched (target: within 10 minutes), "
-        f"{args.per_record:,} per record"]))
+        f"batch sizes {', '.join(map(str, args.batch_sizes))}; {args.per_record:,} per record"]))
 
 
 def machine(env: Environment, args) -> None:
@@ -179,7 +187,9 @@ def main() -> None:
     parser.add_argument("scenario", choices=["limits", "finops", "machine"])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--accounts", type=int, default=100_000)
-    parser.add_argument("--per-record", type=int, default=2000, help="records of the per-record phases")
+    parser.add_argument("--per-record", type=int, default=2000, help="records of the per-record phases (0: none)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[100],
+                        help="finops: the F&O connection's batch sizes to compare")
     parser.add_argument("--scale", type=float, default=1.0, help="machine: multiplies its sizes")
     parser.add_argument("--repeat", type=int, default=3)
     add_worker_arguments(parser)
