@@ -284,6 +284,28 @@ def test_free_text_invoices_and_documents_of_customers_p2c_did_not_sync_stay_out
         assert "is not linked in Accounts or Contacts to customers" in row.error_message
 
 
+def test_free_text_invoices_come_to_sales_once_the_condition_that_leaves_them_out_is_removed(shop):
+    """The setting is the map's own condition (its note says so): without `SalesOrderNumber not_blank` an invoice
+    with no order lands in Sales as an invoice of its customer, its lines write-in lines."""
+    project, sales, fno = shop
+    account = account_in(sales, "usmf")
+    customer = KeyLink.objects.get(entity_map__name="Accounts", source_id=account["accountid"])
+    fno.handle.control("POST", "invoices/free-text", {
+        "dataAreaId": "usmf", "InvoiceCustomerAccountNumber": customer.destination_key_values["CustomerAccount"],
+        "lines": [{"ProductDescription": "Consulting", "SalesPrice": 120}]})
+    invoices = project.entity_maps.get(name="Sales invoices")
+    invoices.conditions = [c for c in invoices.conditions if c["field"] != "SalesOrderNumber"]
+    invoices.save()
+
+    synced(project)
+
+    [invoice] = sales.handle.rows("invoices")
+    assert invoice["_customerid_value"] == account["accountid"]
+    assert invoice["_salesorderid_value"] is None
+    [line] = sales.invoice_lines(invoice["invoiceid"])
+    assert (line["isproductoverridden"], line["productdescription"], line["priceperunit"]) == (True, "Consulting", 120)
+
+
 def test_an_order_p2c_created_in_fo_does_not_come_back_even_when_the_reverse_map_would_take_it(shop):
     """The echo is found from the data itself: with the F&O to Sales map told to take every order of external
     customers (its status and totals conditions removed), the order p2c has just created in F&O is still not
