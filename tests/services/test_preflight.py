@@ -157,3 +157,21 @@ def test_warnings_alone_exit_1_and_say_what_to_fix(project):
     assert f"of {project.name}: warnings (0 errors, 1 warnings)" in out
     assert project.checks.get().status == ProjectCheck.Status.WARNINGS
 
+
+
+def test_no_active_price_list_in_the_product_companys_currency_is_a_warning_with_its_fix(project, dataverse):
+    """The Prospect to cash solution adds each synced product to the first price list of its currency; without
+    one, products fail to sync (p2c-templates 2.4)."""
+    usd = dataverse.rows("transactioncurrencies", **{"$filter": "isocurrencycode eq 'USD'"})[0]
+    for price_list in dataverse.rows("pricelevels", **{
+            "$filter": f"_transactioncurrencyid_value eq {usd['transactioncurrencyid']}"}):
+        answer = dataverse.session.patch(f"{dataverse.api_url}pricelevels({price_list['pricelevelid']})",
+                                         json={"statecode": 1}, headers=dataverse.auth_headers())
+        assert answer.status_code == 204, answer.text
+
+    code, out = command(project.name)
+
+    assert code == 1, out
+    assert "WARNING Products / price list: Sales has no active price list in USD, the currency of the product " \
+           "company usmf" in out
+    assert "fix: create a price list in USD in Sales" in out
