@@ -239,6 +239,8 @@ class _MapCheck:
             else:
                 self._finops_destination(destination_type)
             self._reference_values()
+            if source_type is not None:
+                self._copied_types(source_type, destination_type)
         self._lookups(earlier)
         return self.found
 
@@ -272,6 +274,27 @@ class _MapCheck:
                          f"{table.logical_name}", f"enable it (Power Apps: Tables > {table.logical_name} > "
                          "Properties > Track changes; reading changes needs organization-level read), or switch "
                          "the entity map to the modified-on watermark")
+
+    def _copied_types(self, source_type: EntityType, destination_type: EntityType) -> None:
+        """A value copied as it is (no transform) must already be of the destination's type: OData services refuse
+        a JSON number for an Edm.String, text for a number, a boolean for an F&O enum such as NoYes."""
+        enums = {} if self.destination.is_sales else self.destination.model().enums
+        for rule in self.definition.fields:
+            if rule.transforms or not rule.source:
+                continue
+            source, destination = source_type.properties.get(rule.source), destination_type.properties.get(
+                rule.destination)
+            if source is None or destination is None:
+                continue  # reported as unknown fields
+            given, wanted = _type_family(source.type, {}), _type_family(destination.type, enums)
+            if given == wanted or (given, wanted) in _COPIES_THAT_FIT:
+                continue
+            severity = "warning" if (given, wanted) == ("text", "enum") else "error"
+            self.problem(severity, rule.destination, f"{rule.source} ({source.type}, {given}) is copied as it is "
+                         f"into {rule.destination} ({_type_name(destination.type)}, {wanted})",
+                         f"add a transform that gives {wanted}: a value map, 'convert' or 'format'"
+                         if severity == "error" else "map its values with a value map, so each is a member "
+                         "spelled exactly")
 
     # --- destination -----------------------------------------------------------------------------------------
     def _finops_destination(self, entity_type: EntityType) -> None:
@@ -456,6 +479,24 @@ def _reference_inputs(rule: FieldRule) -> list[object]:
 
 def _never_null(rule: FieldRule) -> bool:
     return rule.required or rule.omit_blank or rule.default is not None or "constant" in rule.transforms
+
+
+_FAMILIES = {"Edm.String": "text", "Edm.Guid": "an id", "Edm.Boolean": "true or false",
+             "Edm.DateTimeOffset": "a date and time", "Edm.Date": "a date", **dict.fromkeys(_NUMBER_TYPES, "a number")}
+# Copies between families that the services take as they are: an id is sent as its text, a whole number as any
+# number.
+_COPIES_THAT_FIT = {("an id", "text")}
+
+
+def _type_name(edm_type: str) -> str:
+    """`Edm.String` as it is; an enum type by its own name (`NoYes`), not its namespace's."""
+    return edm_type if edm_type.startswith("Edm.") else edm_type.rsplit(".", 1)[-1]
+
+
+def _type_family(edm_type: str, enums: dict[str, dict[str, int]]) -> str:
+    if edm_type in enums:
+        return "enum"
+    return _FAMILIES.get(edm_type, edm_type)
 
 
 def _type_problem(value: object, prop: Property, enums: dict[str, dict[str, int]]) -> str | None:

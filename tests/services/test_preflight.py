@@ -175,3 +175,18 @@ def test_no_active_price_list_in_the_product_companys_currency_is_a_warning_with
     assert "WARNING Products / price list: Sales has no active price list in USD, the currency of the product " \
            "company usmf" in out
     assert "fix: create a price list in USD in Sales" in out
+
+
+def test_a_value_copied_as_it_is_into_a_property_of_another_type_is_an_error(project):
+    """OData refuses a JSON number for an Edm.String (and text for a number): a copy across types needs a
+    transform, and the check says so before any record is refused."""
+    FieldMap.objects.filter(entity_map__project=project, entity_map__name="Accounts",
+                            destination_field="OrganizationName").update(source_field="numberofemployees")
+
+    check = project_check(project=project, trigger="test")
+
+    [problem] = [p for p in check.problems if p["field"] == "OrganizationName"]
+    assert problem["severity"] == "error"
+    assert problem["message"] == ("numberofemployees (Edm.Int32, a number) is copied as it is into OrganizationName "
+                                  "(Edm.String, text)")
+    assert problem["fix"].startswith("add a transform that gives text")
