@@ -7,16 +7,14 @@ import pytest
 from django.urls import reverse
 
 from integration.models import FieldMap, ProjectCheck
-from tests.support.projects import prospect_to_cash_project
+from tests.support.projects import small_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def project(dataverse, finops):
-    finops.seed(SellableReleasedProducts=5, seed=2)
-    dataverse.seed(accounts=3, contacts=3, seed=2)
-    return prospect_to_cash_project(dataverse, finops)
+    return small_project(dataverse, finops)
 
 
 def test_the_admin_checks_a_project_and_shows_each_problem_with_its_fix(project, admin_client_with_perms):

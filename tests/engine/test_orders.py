@@ -259,13 +259,19 @@ def test_a_partially_invoiced_order_shows_each_invoice_and_its_status_in_sales(s
     assert "statecode 0 -> 4" in row.notes
 
 
-def test_free_text_invoices_and_documents_of_customers_p2c_did_not_sync_stay_out(shop):
-    project, sales, fno = shop
+def free_text_invoice(sales: Sales, fno) -> dict:
+    """An invoice posted in F&O without a sales order, to a customer p2c synced; returns its Sales account."""
     account = account_in(sales, "usmf")
     customer = KeyLink.objects.get(entity_map__name="Accounts", source_id=account["accountid"])
     fno.handle.control("POST", "invoices/free-text", {
         "dataAreaId": "usmf", "InvoiceCustomerAccountNumber": customer.destination_key_values["CustomerAccount"],
         "lines": [{"ProductDescription": "Consulting", "SalesPrice": 120}]})
+    return account
+
+
+def test_free_text_invoices_and_documents_of_customers_p2c_did_not_sync_stay_out(shop):
+    project, sales, fno = shop
+    free_text_invoice(sales, fno)
     # Flagged externally maintained, but not by p2c: some other tool's customer.
     fno.create("CustomersV3", {"dataAreaId": "usmf", "CustomerAccount": "OTHER-1", "OrganizationName": "Other Inc.",
                                "CustomerGroupId": "10", "IsExternallyMaintained": "Yes"})
@@ -288,11 +294,7 @@ def test_free_text_invoices_come_to_sales_once_the_condition_that_leaves_them_ou
     """The setting is the map's own condition (its note says so): without `SalesOrderNumber not_blank` an invoice
     with no order lands in Sales as an invoice of its customer, its lines write-in lines."""
     project, sales, fno = shop
-    account = account_in(sales, "usmf")
-    customer = KeyLink.objects.get(entity_map__name="Accounts", source_id=account["accountid"])
-    fno.handle.control("POST", "invoices/free-text", {
-        "dataAreaId": "usmf", "InvoiceCustomerAccountNumber": customer.destination_key_values["CustomerAccount"],
-        "lines": [{"ProductDescription": "Consulting", "SalesPrice": 120}]})
+    account = free_text_invoice(sales, fno)
     invoices = project.entity_maps.get(name="Sales invoices")
     invoices.conditions = [c for c in invoices.conditions if c["field"] != "SalesOrderNumber"]
     invoices.save()

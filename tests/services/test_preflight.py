@@ -12,16 +12,14 @@ from rest_framework.test import APIClient
 from integration.models import EntityMap, FieldMap, ProjectCheck, RecordSync, RunStatus, SyncRun, ValueMapEntry
 from integration.services.preflight import project_check
 from tests.support import factories
-from tests.support.projects import prospect_to_cash_project, run_and_wait
+from tests.support.projects import run_and_wait, small_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def project(dataverse, finops):
-    finops.seed(SellableReleasedProducts=5, seed=2)
-    dataverse.seed(accounts=3, contacts=3, seed=2)
-    return prospect_to_cash_project(dataverse, finops)
+    return small_project(dataverse, finops)
 
 
 def problems(check: ProjectCheck) -> set[tuple[str, str, str]]:

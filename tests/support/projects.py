@@ -26,6 +26,14 @@ def prospect_to_cash_project(dataverse: EmulatorHandle, finops: EmulatorHandle, 
     return template_load(name="prospect_to_cash", project=name, sales_connection=sales, finops_connection=fno)
 
 
+def small_project(dataverse: EmulatorHandle, finops: EmulatorHandle) -> Project:
+    """The template on a few seeded records of each side (5 products, 3 accounts, 3 contacts): enough for checks
+    and previews, which read both environments."""
+    finops.seed(SellableReleasedProducts=5, seed=2)
+    dataverse.seed(accounts=3, contacts=3, seed=2)
+    return prospect_to_cash_project(dataverse, finops)
+
+
 def run_and_wait(project: Project, *, mode: str = SyncRun.Mode.INCREMENTAL, timeout: float = 120,
                  **options) -> SyncRun:
     """Start a bulk run through the queue and wait until a worker has finished it."""
