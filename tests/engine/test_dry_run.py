@@ -5,10 +5,12 @@ follows writes exactly what it predicted."""
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from integration.demo import scenario
 from integration.models import ChangeCursor, DryRun, KeyLink, RecordSync, RunStatus, SyncRun
 from integration.services import dry_runs
+from tests.support import factories
 from tests.support.projects import prospect_to_cash_project, run_and_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,6 +71,21 @@ def test_a_dry_run_reports_exactly_the_changed_records_and_writes_nothing(demo_a
     summary = {row["entity_map"]: row for row in dry.summary}
     assert summary["Accounts"]["update"] == 3
     assert summary["Quotes"]["unchanged"] == 1
+
+    # The same through the API: the dry run's records, filtered, and one of them previewed on its own.
+    api = APIClient()
+    api.force_authenticate(factories.user("script", staff=False, perms=factories.ALL))
+    listed = api.get(f"/api/dry-runs/{dry.pk}/records/", {"outcome": "update", "entity_map": "Contacts"}).json()
+    assert {row["source_key"] for row in listed["results"]} == story.changed["Contacts"]
+    assert all(row["differences"] == [d for d in row["differences"] if d["field"] == "EmploymentProfession"]
+               and row["differences"] for row in listed["results"])
+    key = sorted(story.changed["Contacts"])[0]
+    preview = api.get(f"/api/projects/{project.name}/entity-maps/Contacts/preview/", {"key": key}).json()
+    assert (preview["source_key"], preview["outcome"]) == (key, "update")
+    [difference] = preview["differences"]
+    assert (difference["field"], difference["sends"]) == ("EmploymentProfession", "Head of Purchasing")
+    assert difference["holds"] != "Head of Purchasing"
+    assert (writes(dataverse), writes(finops)) == written_before  # neither wrote anything
 
     run = run_and_wait(project, timeout=180)
 
