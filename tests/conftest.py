@@ -64,13 +64,24 @@ def worker_log_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, embedded_redis, worker_log_dir):
-    """A real worker process on the configured broker and the test database, shared by the session. Tests
-    using it need `transactional_db`, since the worker cannot see a test's uncommitted transaction."""
+def _session_worker(django_db_setup, django_db_blocker, embedded_redis, worker_log_dir):
     with django_db_blocker.unblock():
         worker = WorkerProcess(key_prefix=TEST_KEY_PREFIX, log_dir=worker_log_dir).start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_session_worker, django_db_blocker):
+    """A real worker process on the configured broker and the test database, shared by the session. Tests
+    using it need `transactional_db`, since the worker cannot see a test's uncommitted transaction.
+
+    A worker that exited by itself is started again first, as systemd or compose would: kombu sometimes stops
+    a worker whose broker restarts under it, which a few tests do on purpose."""
+    if _session_worker.process is None or _session_worker.process.poll() is not None:
+        with django_db_blocker.unblock():
+            _session_worker.start()
+    return _session_worker
 
 
 @pytest.fixture

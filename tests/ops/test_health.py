@@ -86,19 +86,16 @@ def test_the_readiness_command_fails_when_a_part_is_down(embedded_redis, capsys)
 
 def test_a_killed_worker_is_reported_down_within_the_dead_interval(client, celery_worker, settings):
     """The session's worker is the only one beating: killed, /readyz says the workers are down once it has been
-    silent for P2C_WORKER_DEAD_SECONDS, the rest staying ok; it is started again for the tests after this one."""
+    silent for P2C_WORKER_DEAD_SECONDS, the rest staying ok."""
     settings.P2C_WORKER_DEAD_SECONDS = 4
     wait_until(lambda: client.get("/readyz?only=workers").status_code == 200, timeout=30,
                what="/readyz to see the worker")
-    try:
-        celery_worker.kill()
-        killed_at = time.monotonic()
+    celery_worker.kill()  # the next test that asks for the worker gets it started again (tests/conftest.py)
+    killed_at = time.monotonic()
 
-        down = wait_until(lambda: (answer := client.get("/readyz?only=database,broker,workers")).status_code == 503
-                          and answer, timeout=30, what="/readyz to report the workers down")
-        seconds = time.monotonic() - killed_at
-    finally:
-        celery_worker.start()
+    down = wait_until(lambda: (answer := client.get("/readyz?only=database,broker,workers")).status_code == 503
+                      and answer, timeout=30, what="/readyz to report the workers down")
+    seconds = time.monotonic() - killed_at
 
     checks = down.json()["checks"]
     assert checks["workers"]["status"] == "down"
