@@ -14,6 +14,12 @@ from urllib.parse import urlsplit
 SYSTEMS = ("dataverse", "finops")
 API_PATHS = {"dataverse": "/api/data/v9.2/", "finops": "/data/"}
 MAX_PAGE_SIZE = {"dataverse": 5000, "finops": 10000}
+
+
+def page_size_problem(system: str, page_size: int) -> str | None:
+    """What a page size must be for the system, when it is not; for the config and a connection's form alike."""
+    most = MAX_PAGE_SIZE[system]
+    return None if 1 <= page_size <= most else f"between 1 and {most:,} records for {system}"
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 # Entra refuses client credentials from these, and F&O rejects tokens that did not come from the tenant (trap 16).
 _GENERIC_TENANTS = {"common", "organizations", "consumers"}
@@ -131,8 +137,8 @@ class ConnectionConfig:
             raise ValueError("authority must name the environment's tenant, not common/organizations/consumers")
         object.__setattr__(self, "authority", authority)
         object.__setattr__(self, "scope", _scope(self.scope or self.base_url + "/.default"))
-        if not 1 <= self.page_size <= MAX_PAGE_SIZE[self.system]:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE[self.system]} for {self.system}")
+        if problem := page_size_problem(self.system, self.page_size):
+            raise ValueError(f"page_size must be {problem}")
         if self.max_retries < 0 or self.max_concurrency < 1:
             raise ValueError("max_retries must be >= 0 and max_concurrency >= 1")
         if self.requests_per_window is not None and (self.requests_per_window < 1 or self.window_seconds <= 0):

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from connectors.config import MAX_PAGE_SIZE
+from connectors.config import page_size_problem
 from connectors.factory import CLIENT_TYPES
 from integration.connection_policy import application_user_problems, connection_problems
 from integration.crypto import EncryptedTextField
@@ -75,8 +75,8 @@ class Connection(models.Model):
         if self.system not in CLIENT_TYPES:
             return {}
         problems = {}
-        if not 1 <= self.page_size <= MAX_PAGE_SIZE[self.system]:
-            problems["page_size"] = f"between 1 and {MAX_PAGE_SIZE[self.system]:,} records for {self.system}"
+        if problem := page_size_problem(self.system, self.page_size):
+            problems["page_size"] = problem
         most = CLIENT_TYPES[self.system].max_batch_operations
         if not 1 <= self.batch_size <= most:
             problems["batch_size"] = (f"between 1 and {most:,} records: the most operations a {self.system} $batch "
